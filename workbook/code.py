@@ -1,0 +1,89 @@
+"""Variant codes: a short text that rebuilds one variant with no other file.
+
+The code packs the generator version, the exercise kind, every parameter (by the kind's table in
+spec.py) and the seed into one integer, written in Crockford base 32 with a Luhn mod-32 check
+character, grouped by four: 'K3F2-9QX7-M'. Case, spaces and dashes are forgiven; O reads as 0 and
+I, L as 1. Leaves out: what the variant contains (generate.py).
+"""
+
+from workbook.errors import CodeError, SpecError
+from workbook.spec import GENERATOR_VERSION, KINDS, Spec, make_spec
+
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_VALUE = {ch: i for i, ch in enumerate(_ALPHABET)} | {"O": 0, "I": 1, "L": 1}
+_KINDS = tuple(KINDS)  # position = kind number; append new kinds at the end only
+_VERSIONS = 16
+_KIND_RADIX = 16
+
+
+def _luhn_sum(digits: list[int], check_included: bool) -> int:
+    total, factor = 0, (1 if check_included else 2)
+    for d in reversed(digits):
+        addend = factor * d
+        total += addend // 32 + addend % 32
+        factor = 3 - factor
+    return total
+
+
+def _check_digit(digits: list[int]) -> int:
+    """Luhn mod 32: catches every single wrong character and most swaps of neighbours."""
+    return (32 - _luhn_sum(digits, False) % 32) % 32
+
+
+def encode(spec: Spec) -> str:
+    """Spec -> code, e.g. token-choice defaults, seed 1 -> a code like '1XKM-4RB'."""
+    n = spec.seed
+    for p in reversed(KINDS[spec.kind]):
+        n = n * p.radix + p.to_digit(spec.params[p.name])
+    n = (n * _KIND_RADIX + _KINDS.index(spec.kind)) * _VERSIONS + GENERATOR_VERSION
+    digits = []
+    while True:
+        n, r = divmod(n, 32)
+        digits.append(r)
+        if n == 0:
+            break
+    digits.reverse()
+    digits.append(_check_digit(digits))
+    text = "".join(_ALPHABET[d] for d in digits)
+    return "-".join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
+def normalize(code: str) -> str:
+    """' k3f2-9qx7 m ' -> 'K3F29QX7M' (no check yet)."""
+    return "".join(code.split()).replace("-", "").upper()
+
+
+def looks_like_code(text: str) -> bool:
+    body = normalize(text)
+    return 3 <= len(body) <= 24 and all(ch in _VALUE for ch in body)
+
+
+def decode(code: str) -> Spec:
+    """Code -> Spec; raise CodeError for a malformed or mistyped code."""
+    body = normalize(code)
+    if len(body) < 3 or any(ch not in _VALUE for ch in body):
+        bad = next((ch for ch in body if ch not in _VALUE), None)
+        why = f"it contains {bad!r}" if bad else "it is too short"
+        raise CodeError(f"malformed variant code {code!r}: {why}")
+    digits = [_VALUE[ch] for ch in body]
+    if _luhn_sum(digits, True) % 32:
+        raise CodeError(f"variant code {code!r} fails its check character: a character is mistyped")
+    n = 0
+    for d in digits[:-1]:
+        n = n * 32 + d
+    n, version = divmod(n, _VERSIONS)
+    if version != GENERATOR_VERSION:
+        raise CodeError(f"variant code {code!r} is from generator version {version}; "
+                        f"this moe-workbook has version {GENERATOR_VERSION}")
+    n, kind_no = divmod(n, _KIND_RADIX)
+    if kind_no >= len(_KINDS):
+        raise CodeError(f"variant code {code!r} names an exercise this version does not know")
+    kind = _KINDS[kind_no]
+    params = {}
+    for p in KINDS[kind]:
+        n, digit = divmod(n, p.radix)
+        params[p.name] = p.from_digit(digit)
+    try:
+        return make_spec(kind, params, n)
+    except SpecError as err:
+        raise CodeError(f"variant code {code!r} does not hold a valid variant: {err}") from None

@@ -1,0 +1,43 @@
+"""How exact numbers are written on paper and in JSON.
+
+Leaves out: where they go on the page (sheet.py).
+"""
+
+import re
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+import sympy
+
+
+def decimal2(value) -> str:
+    """Round half up to 2 places, as a person does: 27/37 -> '0.73', -1/8 -> '-0.13'."""
+    with localcontext() as ctx:
+        ctx.prec = 50
+        if value.is_Rational:
+            d = Decimal(int(value.p)) / Decimal(int(value.q))
+        else:
+            d = Decimal(str(sympy.N(value, 40)))
+        sign = "-" if d < 0 else ""
+        text = str(abs(d).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return "0.00" if text == "0.00" else sign + text
+
+
+def exact_text(value) -> str:
+    """The sympify-able string for JSON: Rational(27, 37) -> '27/37', exp(2)/(1+exp(2)) -> 'exp(2)/(1 + exp(2))'."""
+    return str(value)
+
+
+_EXP = re.compile(r"exp\((-?\d+)\)")
+_SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def pretty(value) -> str:
+    """For the page: '27/37', '-3', 'e²/(1 + e²)' (exp(n) -> eⁿ, E -> e, '*' -> '·')."""
+    text = str(value)
+    text = _EXP.sub(lambda m: "e" + m.group(1).translate(_SUP), text)
+    text = re.sub(r"\bE\b", "e", text)
+    return text.replace("*", "·").replace("-", "−")
+
+
+def is_whole(value) -> bool:
+    return bool(value.is_Integer)

@@ -1,0 +1,169 @@
+"""Seeded generation of hand-friendly problems: the same spec always gives the same numbers.
+
+Every problem keeps the hand-friendliness contract:
+- inputs are integers with |v| <= 3;
+- in each token's row the powers b^(s - row min) stay <= 81 (spec.MAX_SPREAD);
+- no near-tie a person could misread: token choice, the top k+1 probabilities of every token;
+  expert choice, the top c+1 probabilities of every expert; neighbours differ by >= 0.01 and
+  stay in order when rounded to 2 decimals (numeric.well_separated);
+- with FFNs, the ReLU pre-activations over the sheet include both signs;
+- a teaching moment: token choice, some expert above the fair share T*k/E and some below;
+  expert choice, some token chosen by no expert and some by two or more.
+Token rows are chosen one at a time from rows that already keep the per-row rules, and for expert
+choice only rows that keep every column separated (construction, not rejection); the work is
+bounded and a clear
+GenerationError says when the parameters make the contract impossible. Leaves out: solving.
+"""
+
+import itertools
+
+import numpy as np
+
+from workbook.errors import GenerationError
+from workbook.numeric import forward, softmax_rows, well_separated
+from workbook.problem import Expert, Problem, as_matrix
+from workbook.spec import MAX_SPREAD, Spec, fair_share
+
+_POOL = 4096       # candidate token rows per router
+_ROUTERS = 30      # fresh routers before giving up
+_BUILDS = 12       # fresh sets of token rows per router
+_EXPERT_DRAWS = 20  # fresh expert weights per set of rows
+
+
+def generate(spec: Spec) -> Problem:
+    """Spec -> Problem, deterministic in (kind, parameters, seed, generator version)."""
+    rng = np.random.default_rng(spec.seed)
+    for _ in range(_ROUTERS):
+        W = _router(rng, spec["experts"], spec["d_model"])
+        pool = _valid_rows(spec, W, rng)
+        if len(pool) < spec["tokens"]:
+            continue
+        pool_probs = softmax_rows((pool @ W.T).astype(float), spec["gate"])
+        for _ in range(_BUILDS):
+            X = _pick_rows(spec, pool, pool_probs, rng)
+            if X is None:
+                continue
+            for _ in range(_EXPERT_DRAWS if spec["ffn"] else 1):
+                experts = _experts(rng, spec) if spec["ffn"] else ()
+                problem = Problem(as_matrix(X), as_matrix(W), experts)
+                fault = _sheet_fault(spec, problem)
+                if fault is None:
+                    return problem
+                if fault != "relu signs":
+                    break
+    raise GenerationError(
+        f"could not build a hand-friendly {spec.kind} problem with these parameters "
+        f"({_summary(spec)}); try fewer experts, a smaller top-k/capacity or another gate")
+
+
+def _summary(spec: Spec) -> str:
+    return ", ".join(f"{k}={v}" for k, v in spec.params.items())
+
+
+def _pick_rows(spec: Spec, pool: np.ndarray, pool_probs: np.ndarray, rng):
+    """T distinct rows of the pool, chosen one by one (None when stuck).
+
+    Expert choice: the first row is a flat one, meant to be dropped; each later row must keep
+    every expert's top c+1 probabilities well separated, and rows that lift a column that still
+    needs c tokens above the dropped one are preferred. The dropped token is then shuffled in."""
+    chosen: list[int] = []
+    allowed = np.ones(len(pool), dtype=bool)
+    expert_choice = spec.kind == "expert-choice"
+    for _ in range(spec["tokens"]):
+        if expert_choice and chosen:
+            allowed &= _keeps_columns_separated(pool_probs, pool_probs[chosen], spec["capacity"])
+        choices = np.flatnonzero(allowed)
+        if len(choices) == 0:
+            return None
+        if expert_choice and not chosen:
+            flatness = pool_probs[choices].max(axis=1)
+            choices = choices[flatness <= np.quantile(flatness, 0.25)]
+        elif expert_choice:
+            choices = _lifting(pool_probs, choices, pool_probs[chosen], spec["capacity"])
+        pick = int(rng.choice(choices))
+        chosen.append(pick)
+        allowed[pick] = False
+    rows = pool[chosen].copy()
+    if expert_choice:
+        rows = rows[rng.permutation(len(rows))]
+    return rows
+
+
+def _lifting(pool_probs: np.ndarray, choices: np.ndarray, chosen_probs: np.ndarray, c: int):
+    """The candidates that lift the most columns still short of c tokens above the first row."""
+    dropped = chosen_probs[0]
+    above = (chosen_probs[1:] > dropped + 0.01).sum(axis=0)
+    short = above < c
+    gains = ((pool_probs[choices] > dropped + 0.01) & short).sum(axis=1)
+    return choices[gains == gains.max()]
+
+
+def _keeps_columns_separated(pool_probs: np.ndarray, chosen_probs: np.ndarray, c: int) -> np.ndarray:
+    """Mask of pool rows that, added to the chosen rows, leave each column's top c+1 separated."""
+    ok = np.ones(len(pool_probs), dtype=bool)
+    pool_r = np.floor(pool_probs * 100 + 0.5 + 1e-9)
+    for e in range(pool_probs.shape[1]):
+        top = np.sort(chosen_probs[:, e])[::-1][:c + 1]
+        v = pool_probs[:, e]
+        enters = v > top[-1] if len(top) == c + 1 else np.ones_like(ok)
+        diff = np.abs(v[:, None] - top[None, :])
+        same_r = pool_r[:, e][:, None] == np.floor(top * 100 + 0.5 + 1e-9)[None, :]
+        clash = ((diff < 0.01 - 1e-12) | same_r).any(axis=1)
+        ok &= ~(enters & clash)
+    return ok
+
+
+def _router(rng, E: int, d: int) -> np.ndarray:
+    """E distinct rows in [-2, 2]^d, none all zero."""
+    while True:
+        W = rng.integers(-2, 3, size=(E, d))
+        if len({tuple(r) for r in W}) == E and np.all(np.abs(W).sum(axis=1) > 0):
+            return W
+
+
+def _candidates(d: int, rng) -> np.ndarray:
+    if 7 ** d <= _POOL:
+        return np.array(list(itertools.product(range(-3, 4), repeat=d)))
+    return rng.integers(-3, 4, size=(_POOL, d))
+
+
+def _valid_rows(spec: Spec, W: np.ndarray, rng) -> np.ndarray:
+    """Token rows whose own scores keep the per-row rules (spread, token-choice separation)."""
+    rows = _candidates(W.shape[1], rng)
+    scores = rows @ W.T
+    keep = scores.max(axis=1) - scores.min(axis=1) <= MAX_SPREAD[spec["gate"]]
+    keep &= np.abs(rows).sum(axis=1) > 0
+    if spec.kind == "token-choice":
+        probs = softmax_rows(scores.astype(float), spec["gate"])
+        n = spec["top_k"] + 1
+        keep &= np.array([well_separated(np.sort(p)[::-1][:n]) for p in probs])
+    return rows[keep]
+
+
+def _experts(rng, spec: Spec) -> tuple[Expert, ...]:
+    d, h = spec["d_model"], spec["d_ff"]
+    return tuple(
+        Expert(as_matrix(rng.integers(-2, 3, size=(d, h))), tuple(int(v) for v in rng.integers(-1, 2, size=h)),
+               as_matrix(rng.integers(-2, 3, size=(h, d))), tuple(int(v) for v in rng.integers(-1, 2, size=d)))
+        for _ in range(spec["experts"]))
+
+
+def _sheet_fault(spec: Spec, problem: Problem):
+    """None when the whole sheet keeps the contract, else the name of the rule it breaks."""
+    f = forward(spec, problem)
+    if spec.kind == "token-choice":
+        fair = float(fair_share(spec))
+        if not (f["load"].max() > fair and f["load"].min() < fair):
+            return "no expert above and below the fair share"
+    else:
+        c = spec["capacity"]
+        for column in f["probs"].T:
+            if not well_separated(np.sort(column)[::-1][:c + 1]):
+                return "near-tie in an expert's column"
+        if not (f["coverage"].min() == 0 and f["coverage"].max() >= 2):
+            return "no dropped token or no token chosen twice"
+    if problem.experts:
+        pre = np.concatenate([h.ravel() for h in f["ffn_hidden"]])
+        if not (pre.min() < 0 < pre.max()):
+            return "relu signs"
+    return None

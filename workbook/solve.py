@@ -1,0 +1,178 @@
+"""Exact solution of one variant, step by step, checked against the float forward pass.
+
+Every named intermediate a person writes down is a Step holding exact sympy values (Rational for
+bases 2 and 3, exp() expressions for base e). solve() compares every step with numeric.forward()
+and raises CheckError on any disagreement, so a wrong key is never produced silently.
+Leaves out: layout and formatting of the sheet (sheet.py, render_*).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from workbook.code import encode
+from workbook.errors import CheckError
+from workbook.generate import generate
+from workbook.numeric import forward
+from workbook.problem import Problem
+from workbook.spec import GATE_BASE, Spec
+
+TOLERANCE = 1e-9
+
+
+@dataclass(frozen=True)
+class Step:
+    """One named result: `exact` is a (possibly ragged) nested tuple of sympy numbers."""
+
+    id: str
+    title: str
+    instruction: str
+    exact: tuple
+    index: bool = False  # 1-based indices or counts rather than quantities
+
+
+@dataclass(frozen=True)
+class Solution:
+    spec: Spec
+    code: str
+    problem: Problem
+    steps: tuple[Step, ...]
+
+    def step(self, step_id: str) -> Step:
+        return next(s for s in self.steps if s.id == step_id)
+
+    @property
+    def has(self) -> frozenset:
+        return frozenset(s.id for s in self.steps)
+
+
+def solve(spec: Spec, problem: Problem | None = None) -> Solution:
+    """Spec -> Solution with every step exact and cross-checked (raises CheckError)."""
+    problem = problem or generate(spec)
+    steps = tuple(_steps(spec, problem))
+    _cross_check(spec, problem, steps)
+    return Solution(spec, encode(spec), problem, steps)
+
+
+def _power(gate: str, n: int):
+    """softmax3, 2 -> 9; softmax, 2 -> exp(2)."""
+    base = GATE_BASE[gate]
+    return sympy.exp(n) if base == "e" else sympy.Integer(base) ** n
+
+
+def _order_key(value):
+    """A sortable stand-in for an exact value (exact for rationals, 40 digits for exp terms)."""
+    return value if value.is_Rational else value.evalf(40)
+
+
+def _tidy(value):
+    """Rationals stay as they are; exp() expressions become one fraction: exp(2)/(1 + exp(2))."""
+    return value if value.is_Rational else sympy.cancel(sympy.together(value))
+
+
+def _steps(spec: Spec, problem: Problem):
+    X, W, gate = problem.X, problem.W_router, spec["gate"]
+    T, E = len(X), len(W)
+    b = GATE_BASE[gate]
+    scores = tuple(tuple(sympy.Integer(sum(x * w for x, w in zip(X[t], W[e]))) for e in range(E))
+                   for t in range(T))
+    yield Step("scores", "Router scores", "S = X W_rᵀ: multiply each token row of X with each column of W_rᵀ.", scores)
+    powers = tuple(tuple(_power(gate, int(s - min(row))) for s in row) for row in scores)
+    yield Step("powers", f"Powers of {b}",
+               f"Subtract the row minimum from each score, then raise {b} to it.", powers)
+    sums = tuple(sum(row) for row in powers)
+    yield Step("row_sum", "Row sums", "Add up each token's powers.", sums)
+    probs = tuple(tuple(_tidy(p / sums[t]) for p in powers[t]) for t in range(T))
+    yield Step("probs", "Router probabilities",
+               "Divide each power by its row sum: softmax over the experts, per token.", probs)
+    if spec.kind == "token-choice":
+        pairs = yield from _token_choice(spec, scores, probs)
+    else:
+        pairs = yield from _expert_choice(spec, probs)
+    if problem.experts:
+        yield from _ffn_steps(problem, pairs)
+
+
+def _token_choice(spec: Spec, scores, probs):
+    k, T, E = spec["top_k"], len(scores), len(scores[0])
+    topk = tuple(tuple(sorted(range(E), key=lambda e: (-scores[t][e], e))[:k]) for t in range(T))
+    yield Step("topk", f"Top-{k} experts per token",
+               f"For each token, write its {k} experts with the largest probabilities, best first.",
+               tuple(tuple(sympy.Integer(e + 1) for e in row) for row in topk), index=True)
+    chosen = [[probs[t][e] for e in topk[t]] for t in range(T)]
+    if spec["renormalize"]:
+        weights = tuple(tuple(_tidy(p / sum(row)) for p in row) for row in chosen)
+        how = f"Renormalise: divide each chosen probability by the sum of the token's {k}."
+    else:
+        weights = tuple(tuple(row) for row in chosen)
+        how = "Copy the chosen probabilities (not renormalised)."
+    yield Step("weights", "Gate weights", how, weights)
+    routing = tuple(tuple(t for t in range(T) if e in topk[t]) for e in range(E))
+    yield Step("routing", "Routing table",
+               "For each expert, list the tokens routed to it, in token order.",
+               tuple(tuple(sympy.Integer(t + 1) for t in r) for r in routing), index=True)
+    yield Step("load", "Expert load", "Count the tokens of each expert.",
+               tuple(sympy.Integer(len(r)) for r in routing), index=True)
+    return [(t, e, weights[t][topk[t].index(e)]) for e in range(E) for t in routing[e]]
+
+
+def _expert_choice(spec: Spec, probs):
+    c, T, E = spec["capacity"], len(probs), len(probs[0])
+    index = tuple(tuple(sorted(range(T), key=lambda t: (-_order_key(probs[t][e]), t))[:c]) for e in range(E))
+    yield Step("token_index", f"Token index matrix I (top-{c} per expert)",
+               f"For each expert (a column of P), write its {c} tokens with the largest probabilities, best first.",
+               tuple(tuple(sympy.Integer(t + 1) for t in row) for row in index), index=True)
+    gating = tuple(tuple(probs[t][e] for t in index[e]) for e in range(E))
+    yield Step("gating", "Gating matrix G", "Copy each chosen token's probability (not renormalised).", gating)
+    coverage = tuple(sympy.Integer(sum(row.count(t) for row in index)) for t in range(T))
+    yield Step("coverage", "Coverage per token", "Count how many experts chose each token.", coverage, index=True)
+    dropped = tuple(sympy.Integer(t + 1) for t in range(T) if coverage[t] == 0)
+    yield Step("dropped", "Dropped tokens",
+               "Name the tokens no expert chose: the layer gives them 0.", (dropped,), index=True)
+    return [(index[e][j], e, gating[e][j]) for e in range(E) for j in range(c)]
+
+
+def _ffn_steps(problem: Problem, pairs):
+    hidden, relu, outs = [], [], []
+    X, d = problem.X, len(problem.X[0])
+    y = [[sympy.Integer(0)] * d for _ in X]
+    for e, ex in enumerate(problem.experts):
+        rows = [(t, w) for t, ee, w in pairs if ee == e]
+        h = tuple(tuple(sympy.Integer(sum(X[t][i] * ex.W1[i][j] for i in range(d)) + ex.b1[j])
+                        for j in range(len(ex.b1))) for t, _ in rows)
+        r = tuple(tuple(max(v, sympy.Integer(0)) for v in row) for row in h)
+        o = tuple(tuple(sympy.Integer(sum(row[j] * ex.W2[j][i] for j in range(len(row))) + ex.b2[i])
+                        for i in range(d)) for row in r)
+        for (t, w), o_row in zip(rows, o):
+            y[t] = [acc + w * v for acc, v in zip(y[t], o_row)]
+        hidden.append(h)
+        relu.append(r)
+        outs.append(o)
+    yield Step("ffn_hidden", "Expert pre-activations", "H = X_e W1 + b1 for the tokens of each expert.", tuple(hidden))
+    yield Step("ffn_relu", "ReLU", "Replace every negative value of H by 0.", tuple(relu))
+    yield Step("ffn_out", "Expert outputs", "O = ReLU(H) W2 + b2.", tuple(outs))
+    yield Step("output", "Layer output",
+               "y_t = sum over the token's experts of gate weight x that expert's output row.",
+               tuple(tuple(_tidy(v) for v in row) for row in y))
+
+
+def leaves(value):
+    """Flatten a ragged nested tuple/list/array: ((1, 2), (3,)) -> 1, 2, 3."""
+    if isinstance(value, (tuple, list, np.ndarray)):
+        for item in value:
+            yield from leaves(item)
+    else:
+        yield value
+
+
+def _cross_check(spec: Spec, problem: Problem, steps) -> None:
+    floats = forward(spec, problem)
+    for step in steps:
+        expected = floats[step.id] if step.id != "dropped" else [floats["dropped"]]
+        exact = [float(v) for v in leaves(step.exact)]
+        approx = [float(v) for v in leaves(expected)]
+        if len(exact) != len(approx) or any(abs(a - b) > TOLERANCE * max(1.0, abs(b))
+                                            for a, b in zip(exact, approx)):
+            raise CheckError(f"step {step.id!r}: exact and float computations disagree "
+                             f"for variant {encode(spec)} — please report this")

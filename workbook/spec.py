@@ -1,0 +1,161 @@
+"""What an exercise is made of: its kind, its parameters, its seed. The first stage of the pipeline.
+
+Each kind declares its parameters once (name, range or choices, default); that one table drives
+validation, the variant code's layout and the error messages. Leaves out: presets on disk
+(presets.py), generation and solving.
+"""
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Mapping
+
+from workbook.errors import SpecError
+
+GENERATOR_VERSION = 1
+MAX_SEED = 2**32 - 1
+GATES = ("softmax3", "softmax2", "softmax")
+GATE_BASE = {"softmax3": 3, "softmax2": 2, "softmax": "e"}
+# Largest s - row min, so that b^(s - min) <= 81 (3^4, 2^6; base e kept to 4 as well: e^4 ~ 54.6).
+MAX_SPREAD = {"softmax3": 4, "softmax2": 6, "softmax": 4}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter: an int in [low, high], a bool, or one of `choices`."""
+
+    name: str
+    help: str
+    default: object
+    low: int = 0
+    high: int = 0
+    choices: tuple = ()
+
+    @property
+    def radix(self) -> int:
+        if self.choices:
+            return len(self.choices)
+        if isinstance(self.default, bool):
+            return 2
+        return self.high - self.low + 1
+
+    def to_digit(self, value) -> int:
+        if self.choices:
+            return self.choices.index(value)
+        if isinstance(self.default, bool):
+            return int(value)
+        return value - self.low
+
+    def from_digit(self, digit: int):
+        if self.choices:
+            return self.choices[digit]
+        if isinstance(self.default, bool):
+            return bool(digit)
+        return digit + self.low
+
+    def check(self, value):
+        """Return the value, or raise SpecError naming the parameter and its limit."""
+        label = self.name.replace("_", "-")
+        if self.choices:
+            if value not in self.choices:
+                raise SpecError(f"unknown {label} {value!r}: choose one of {', '.join(self.choices)}")
+            return value
+        if isinstance(self.default, bool):
+            if not isinstance(value, bool):
+                raise SpecError(f"{label} must be true or false, not {value!r}")
+            return value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SpecError(f"{label} must be a whole number, not {value!r}")
+        if value < 1:
+            raise SpecError(f"{label} must be positive, not {value}")
+        if value < self.low:
+            raise SpecError(f"{label} must be at least {self.low}, not {value}")
+        if value > self.high:
+            raise SpecError(f"{label} = {value} is too large to fit a page: at most {self.high}")
+        return value
+
+
+_COMMON = (
+    Param("tokens", "tokens T (rows of X)", 6, 2, 10),
+    Param("experts", "experts E", 5, 2, 8),
+    Param("d_model", "model width d (columns of X)", 3, 1, 4),
+    Param("d_ff", "hidden width h of each expert FFN", 2, 1, 4),
+    Param("gate", "gate function", "softmax3", choices=GATES),
+    Param("ffn", "include expert FFNs and the combine", False),
+)
+
+KINDS: Mapping[str, tuple[Param, ...]] = MappingProxyType({
+    "token-choice": _COMMON + (
+        Param("top_k", "experts per token k", 2, 1, 7),
+        Param("renormalize", "renormalise the top-k weights (Mixtral)", True),
+    ),
+    "expert-choice": _COMMON + (
+        Param("capacity", "tokens per expert c", 2, 1, 9),
+    ),
+})
+
+KIND_TITLES = {"token-choice": "Token-choice routing", "expert-choice": "Expert-choice routing"}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One variant: exercise kind, its parameters and the seed. Plain, frozen data."""
+
+    kind: str
+    params: Mapping = field(hash=False)
+    seed: int = 0
+
+    def __getitem__(self, name):
+        return self.params[name]
+
+
+def make_spec(kind: str, params: Mapping | None = None, seed: int = 0) -> Spec:
+    """Fill defaults, check every parameter and their combination; raise SpecError if bad.
+
+    make_spec("token-choice", {"experts": 4}) -> Spec(kind="token-choice", params={..., experts: 4}).
+    """
+    if kind not in KINDS:
+        raise SpecError(f"unknown exercise {kind!r}: choose one of {', '.join(KINDS)}")
+    params = dict(params or {})
+    schema = {p.name: p for p in KINDS[kind]}
+    unknown = sorted(set(params) - set(schema))
+    if unknown:
+        raise SpecError(f"{kind} has no parameter {unknown[0].replace('_', '-')}")
+    values = {name: p.check(params.get(name, p.default)) for name, p in schema.items()}
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise SpecError(f"seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}")
+    _check_combination(kind, values)
+    return Spec(kind, MappingProxyType(values), seed)
+
+
+def _check_combination(kind: str, v: dict) -> None:
+    if kind == "token-choice":
+        k, e = v["top_k"], v["experts"]
+        if k >= e:
+            raise SpecError(f"top-k ({k}) must be less than experts ({e}): "
+                            "with k = E every expert gets every token and nothing is routed")
+        distinct = MAX_SPREAD[v["gate"]] + 1
+        if k + 1 > distinct:
+            raise SpecError(f"top-k ({k}) needs {k + 1} different scores per token, but with "
+                            f"{v['gate']} the powers stay <= 81 only for top-k <= {distinct - 1}")
+    else:
+        c, t = v["capacity"], v["tokens"]
+        if c >= t:
+            raise SpecError(f"capacity ({c}) must be less than tokens ({t}): "
+                            "with c = T every expert takes every token")
+        if c + 2 > t:
+            raise SpecError(f"capacity ({c}) must be at most tokens - 2 ({t - 2}): a sheet needs "
+                            "a token that no expert chooses, and with c = T - 1 there is none")
+
+
+def fair_share(spec: Spec):
+    """T*k/E for token choice: 6 tokens, top-2, 5 experts -> 12/5."""
+    from fractions import Fraction
+    return Fraction(spec["tokens"] * spec["top_k"], spec["experts"])
+
+
+def describe(spec: Spec) -> str:
+    """A one-line title: 'Token-choice routing: 6 tokens, 5 experts, top-2, softmax3'."""
+    p = spec.params
+    pick = f"top-{p['top_k']} per token" if spec.kind == "token-choice" else f"top-{p['capacity']} per expert"
+    ffn = ", expert FFNs" if p["ffn"] else ""
+    return f"{KIND_TITLES[spec.kind]}: {p['tokens']} tokens, {p['experts']} experts, {pick}{ffn}"
