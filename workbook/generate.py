@@ -33,10 +33,10 @@ _EXPERT_DRAWS = 20  # fresh expert weights per set of rows
 def generate(spec: Spec) -> Problem:
     """Spec -> Problem, deterministic in (kind, parameters, seed, generator version)."""
     rng = np.random.default_rng(spec.seed)
-    for _ in range(_ROUTERS):
-        W = _router(rng, spec["experts"], spec["d_model"])
+    for attempt in range(_ROUTERS):
+        W = _router(rng, spec["experts"], spec["d_model"], magnitude=2 - attempt % 2)
         pool = _valid_rows(spec, W, rng)
-        if len(pool) < spec["tokens"]:
+        if len(pool) < (spec["tokens"] if spec.kind == "expert-choice" else 2):
             continue
         pool_probs = softmax_rows((pool @ W.T).astype(float), spec["gate"])
         for _ in range(_BUILDS):
@@ -73,6 +73,8 @@ def _pick_rows(spec: Spec, pool: np.ndarray, pool_probs: np.ndarray, rng):
         if expert_choice and chosen:
             allowed &= _keeps_columns_separated(pool_probs, pool_probs[chosen], spec["capacity"])
         choices = np.flatnonzero(allowed)
+        if len(choices) == 0 and not expert_choice:
+            choices = np.arange(len(pool))  # token choice may repeat a token row when rows are scarce
         if len(choices) == 0:
             return None
         if expert_choice and not chosen:
@@ -113,10 +115,12 @@ def _keeps_columns_separated(pool_probs: np.ndarray, chosen_probs: np.ndarray, c
     return ok
 
 
-def _router(rng, E: int, d: int) -> np.ndarray:
-    """E distinct rows in [-2, 2]^d, none all zero."""
+def _router(rng, E: int, d: int, magnitude: int) -> np.ndarray:
+    """E distinct rows in [-magnitude, magnitude]^d, none all zero."""
+    if (2 * magnitude + 1) ** d - 1 < E:
+        magnitude = 2
     while True:
-        W = rng.integers(-2, 3, size=(E, d))
+        W = rng.integers(-magnitude, magnitude + 1, size=(E, d))
         if len({tuple(r) for r in W}) == E and np.all(np.abs(W).sum(axis=1) > 0):
             return W
 

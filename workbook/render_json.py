@@ -5,6 +5,7 @@ as floats. Leaves out: anything about the printed layout.
 """
 
 import json
+import re
 
 from workbook.formatting import exact_text
 from workbook.sheet import conventions
@@ -40,6 +41,14 @@ def solution_dict(sol: Solution) -> dict:
     }
 
 
-def render_json(sol: Solution) -> str:
-    """Solution -> one JSON object on one line per variant... pretty-printed, sorted keys stable."""
-    return json.dumps(solution_dict(sol), indent=1, ensure_ascii=False) + "\n"
+_FLAT_LIST = re.compile(r"\[([^\[\]{}]*)\]")
+
+
+def render_json(sol: Solution, compact: bool = False) -> str:
+    """Solution -> JSON text ending in a newline: indented with each innermost list on one line,
+    or (compact) the whole object on one line, for JSON Lines."""
+    data = solution_dict(sol)
+    if compact:
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    text = json.dumps(data, indent=1, ensure_ascii=False)
+    return _FLAT_LIST.sub(lambda m: "[" + re.sub(r",\s*\n\s*", ", ", m[1].strip()) + "]", text) + "\n"

@@ -1,0 +1,219 @@
+"""The moe-workbook command line: parse, call the library, print what was written.
+
+Library errors become one-line messages: exit 2 for bad input (usage), 1 for anything else.
+Leaves out: every computation (the library does it).
+"""
+
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from workbook import __version__
+from workbook.code import decode, looks_like_code
+from workbook.errors import SpecError, CodeError, WorkbookError
+from workbook.formats import SIDES, parse_formats, render
+from workbook.presets import preset, presets
+from workbook.render_json import render_json
+from workbook.sheet import build_sheet
+from workbook.solve import solve
+from workbook.spec import GATES, MAX_SEED, make_spec
+from workbook.write import write_all
+
+DEFAULT_OUT = Path("output")
+
+
+class BadInput(click.ClickException):
+    """Bad input from the user: one line, exit status 2."""
+
+    exit_code = 2
+
+
+class OneLineGroup(click.Group):
+    """Every error, click's own included, as one line 'Error: ...'; never a traceback."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as err:
+            click.echo(f"Error: {err.format_message()}", err=True)
+            sys.exit(err.exit_code)
+        except click.Abort:
+            click.echo("Error: aborted", err=True)
+            sys.exit(1)
+        except WorkbookError as err:
+            click.echo(f"Error: {err}", err=True)
+            sys.exit(2 if isinstance(err, (SpecError, CodeError)) else 1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _library(fn, *args, **kwargs):
+    """Call the library, turning its errors into click's (usage errors exit 2, others 1)."""
+    try:
+        return fn(*args, **kwargs)
+    except (SpecError, CodeError) as err:
+        raise BadInput(str(err)) from None
+    except WorkbookError as err:
+        raise click.ClickException(str(err)) from None
+
+
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="moe-workbook")
+def cli():
+    """Printable by-hand worksheets and exact answer keys for Mixture-of-Experts layers.
+
+    Example: moe-workbook build    (every preset's worksheet and key into output/)
+    """
+
+
+def _variant_options(fn):
+    options = [
+        click.option("--seed", type=click.IntRange(0, MAX_SEED), help="Seed of the variant (default: the preset's)."),
+        click.option("--gate", type=click.Choice(GATES), help="Gate: softmax3 (base 3, default), softmax2, softmax (base e)."),
+        click.option("--tokens", type=int, help="Number of tokens T."),
+        click.option("--experts", type=int, help="Number of experts E."),
+        click.option("--d-model", type=int, help="Model width d."),
+        click.option("--d-ff", type=int, help="Hidden width h of each expert FFN."),
+        click.option("--top-k", type=int, help="Experts per token (token-choice)."),
+        click.option("--capacity", type=int, help="Tokens per expert c (expert-choice)."),
+        click.option("--renormalize/--no-renormalize", default=None, help="Renormalise top-k weights (token-choice)."),
+        click.option("--ffn/--no-ffn", default=None, help="Include the expert FFNs and the combine."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _overrides(kw) -> dict:
+    return {k: kw[k] for k in ("gate", "tokens", "experts", "d_model", "d_ff", "top_k", "capacity",
+                               "renormalize", "ffn") if kw.get(k) is not None}
+
+
+def _spec_for(name: str, seed, kw):
+    """A preset name, or a variant code (its parameters are fixed; --seed may change its seed)."""
+    if any(p.name == name for p in presets()):
+        return _library(lambda: preset(name).spec(_overrides(kw), seed))
+    try:
+        spec = decode(name)
+    except CodeError as err:
+        names = ", ".join(p.name for p in presets())
+        if looks_like_code(name) and any(ch.isupper() or ch.isdigit() for ch in name):
+            raise BadInput(str(err)) from None
+        raise BadInput(f"unknown preset {name!r}: choose one of {names}, or give a variant code") from None
+    if _overrides(kw):
+        raise BadInput("a variant code fixes every parameter: only --seed or --seeds may go with it")
+    return spec if seed is None else _library(make_spec, spec.kind, spec.params, seed)
+
+
+def _write(out: Path, files) -> None:
+    for path in _library(write_all, out, files):
+        click.echo(str(path))
+
+
+@cli.command("list")
+def list_cmd():
+    """List the presets, one line each.
+
+    Example: moe-workbook list
+    """
+    for p in presets():
+        click.echo(f"{p.name:24} {p.exercise:14} {p.title}")
+
+
+@cli.command()
+@click.argument("preset_name", metavar="PRESET")
+@_variant_options
+@click.option("--format", "fmt", default="pdf,html,json", show_default=True, help="Comma-separated: pdf, html, json.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True, help="Output folder.")
+def generate(preset_name, fmt, paper, out, seed, **kw):
+    """Write one variant's worksheet and key.
+
+    Example: moe-workbook generate expert-choice-3e-top2 --seed 7 --format pdf
+    """
+    formats = _library(parse_formats, fmt)
+    spec = _library(lambda: preset(preset_name).spec(_overrides(kw), seed))
+    _emit(spec, preset_name, formats, SIDES, paper, out)
+
+
+@cli.command()
+@click.argument("code")
+@click.option("--worksheet", is_flag=True, help="Write the worksheet instead of the key.")
+@click.option("--format", "fmt", default="pdf", show_default=True, help="Comma-separated: pdf, html, json.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True, help="Output folder.")
+def key(code, worksheet, fmt, paper, out):
+    """Rebuild a variant from the code printed on its sheet and write its key.
+
+    Example: moe-workbook key 10JP-81P --format pdf,html
+    """
+    formats = _library(parse_formats, fmt)
+    spec = _library(decode, code)
+    _emit(spec, spec.kind, formats, ("worksheet",) if worksheet else ("key",), paper, out)
+
+
+def _emit(spec, name, formats, sides, paper, out) -> None:
+    from workbook.course import stem
+
+    sol = _library(solve, spec)
+    rendered = _library(render, sol, build_sheet(sol, paper), formats, sides)
+    base = stem(name, sol.code, paper) if paper == "letter" else stem(name, sol.code, "a4")
+    _write(out, [(base + r.suffix, r.data) for r in rendered])
+
+
+def _seed_range(text: str) -> range:
+    match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", text or "")
+    if not match:
+        raise BadInput(f"--seeds takes a range A-B of whole numbers, not {text!r}")
+    low, high = int(match[1]), int(match[2])
+    if low > high:
+        raise BadInput(f"--seeds range {text!r} is reversed: write {high}-{low}")
+    if high > MAX_SEED:
+        raise BadInput(f"--seeds goes up to {MAX_SEED}")
+    return range(low, high + 1)
+
+
+@cli.command("solve")
+@click.argument("preset_or_code")
+@_variant_options
+@click.option("--seeds", help="A range of seeds A-B: one JSON object per line.")
+def solve_cmd(preset_or_code, seed, seeds, **kw):
+    """Print the exact solution as JSON (JSON Lines for --seeds A-B).
+
+    Example: moe-workbook solve token-choice-5x6 --seeds 1-20
+    """
+    if seeds is not None and seed is not None:
+        raise BadInput("give --seed or --seeds, not both")
+    if seeds is None:
+        spec = _spec_for(preset_or_code, seed, kw)
+        click.echo(render_json(_library(solve, spec)), nl=False)
+        return
+    for s in _seed_range(seeds):
+        spec = _spec_for(preset_or_code, s, kw)
+        click.echo(render_json(_library(solve, spec), compact=True), nl=False)
+
+
+@cli.command()
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
+@click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True, help="Output folder.")
+def build(paper, out):
+    """Build the whole workbook: every preset as PDF and HTML, plus workbook.pdf and answer-key.pdf.
+
+    Example: moe-workbook build --paper letter
+    """
+    from workbook.course import build_course
+    from workbook.write import prepare_dir
+
+    _library(prepare_dir, out)  # a bad folder fails before minutes of rendering
+    chosen = presets()
+    if sys.stdout.isatty():
+        with click.progressbar(length=len(chosen), label="Rendering presets") as bar:
+            files = _library(build_course, paper, chosen, lambda name: bar.update(1))
+    else:
+        files = _library(build_course, paper, chosen)
+    _write(out, files)
+
+
+def main():
+    cli(prog_name="moe-workbook")

@@ -1,0 +1,54 @@
+"""Output formats: a small name -> renderer table. Adding a format is one module and one line.
+
+A renderer takes a solved variant and its sheet and returns (file suffix, bytes) pairs; only
+write.py touches the file system. Leaves out: file names' stems and writing.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+from workbook.errors import SpecError
+from workbook.render_html import render_html
+from workbook.render_json import render_json
+from workbook.sheet import Sheet
+from workbook.solve import Solution
+
+SIDES = ("worksheet", "key")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    suffix: str      # '-worksheet.pdf', '.json'
+    data: bytes
+
+
+def _html(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
+    return [Rendered(f"-{side}.html", render_html(sheet, side == "key").encode()) for side in sides]
+
+
+def _pdf(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
+    from workbook.render_pdf import render_pdf  # WeasyPrint loads only when a PDF is asked for
+    return [Rendered(f"-{side}.pdf", render_pdf(render_html(sheet, side == "key"))) for side in sides]
+
+
+def _json(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
+    return [Rendered(".json", render_json(sol).encode())]
+
+
+FORMATS: dict[str, Callable] = {"pdf": _pdf, "html": _html, "json": _json}
+
+
+def parse_formats(text: str) -> tuple[str, ...]:
+    """'pdf, html' -> ('pdf', 'html'); SpecError for an unknown name."""
+    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    if not names:
+        raise SpecError("no output format given: choose from " + ", ".join(FORMATS))
+    for name in names:
+        if name not in FORMATS:
+            raise SpecError(f"unknown format {name!r}: choose from {', '.join(FORMATS)}")
+    return names
+
+
+def render(sol: Solution, sheet: Sheet, formats, sides=SIDES) -> list[Rendered]:
+    """Every requested format of one variant, in memory."""
+    return [r for name in formats for r in FORMATS[name](sol, sheet, sides)]
