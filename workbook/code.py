@@ -14,6 +14,7 @@ _VALUE = {ch: i for i, ch in enumerate(_ALPHABET)} | {"O": 0, "I": 1, "L": 1}
 _KINDS = tuple(KINDS)  # position = kind number; append new kinds at the end only
 _VERSIONS = 16
 _KIND_RADIX = 16
+_MIN_DIGITS = 6  # leading zeros keep even the smallest variant's code at 7 characters
 
 
 def _luhn_sum(digits: list[int], check_included: bool) -> int:
@@ -42,7 +43,7 @@ def encode(spec: Spec) -> str:
         digits.append(r)
         if n == 0:
             break
-    digits.reverse()
+    digits = [0] * (_MIN_DIGITS - len(digits)) + digits[::-1]
     digits.append(_check_digit(digits))
     text = "".join(_ALPHABET[d] for d in digits)
     return "-".join(text[i:i + 4] for i in range(0, len(text), 4))

@@ -20,7 +20,7 @@ def stem(name: str, code: str, paper: str) -> str:
 def build_course(paper: str = "a4", chosen: tuple[Preset, ...] | None = None,
                  progress: Callable[[str], None] = lambda name: None) -> list[tuple[str, bytes]]:
     """Every preset as PDF + HTML worksheet and key, then workbook.pdf and answer-key.pdf."""
-    from workbook.render_pdf import combine, documents
+    from workbook.render_pdf import combine, documents, write_pdf
 
     files, worksheets, keys = [], [], []
     for p in chosen or presets():
@@ -30,7 +30,7 @@ def build_course(paper: str = "a4", chosen: tuple[Preset, ...] | None = None,
         htmls = [render_html(sheet, False), render_html(sheet, True)]
         docs = documents(htmls)
         for side, html, doc in zip(("worksheet", "key"), htmls, docs):
-            files.append((f"{base}-{side}.pdf", doc.write_pdf()))
+            files.append((f"{base}-{side}.pdf", write_pdf(doc)))
             files.append((f"{base}-{side}.html", html.encode()))
         worksheets.append(docs[0])
         keys.append(docs[1])

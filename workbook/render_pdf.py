@@ -2,8 +2,32 @@
 
 WeasyPrint is imported here only, on first use, so `solve` and `--help` stay fast. Nothing is
 fetched: every URL is refused, and the sheets use fonts installed on the system. The PDF carries
-no dates, so the same HTML gives the same bytes. Leaves out: layout (the templates) and files.
+no dates, and the embedded font subsets get a fixed timestamp (fontTools reads SOURCE_DATE_EPOCH),
+so the same HTML gives the same bytes. Leaves out: layout (the templates) and files.
 """
+
+import os
+from contextlib import contextmanager
+
+FIXED_EPOCH = "1767225600"  # 2026-01-01: the timestamp written into embedded font subsets
+
+
+@contextmanager
+def _fixed_font_timestamps():
+    """Pin SOURCE_DATE_EPOCH while writing (unless the caller set one), then restore it."""
+    before = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = before or FIXED_EPOCH
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["SOURCE_DATE_EPOCH"]
+
+
+def write_pdf(doc) -> bytes:
+    """A laid-out document -> PDF bytes, reproducibly."""
+    with _fixed_font_timestamps():
+        return doc.write_pdf()
 
 
 def _weasyprint():
@@ -27,10 +51,10 @@ def documents(htmls: list[str]) -> list:
 
 def render_pdf(html: str) -> bytes:
     """One HTML text -> PDF bytes."""
-    return documents([html])[0].write_pdf()
+    return write_pdf(documents([html])[0])
 
 
 def combine(docs: list) -> bytes:
     """Several laid-out documents -> one PDF, pages in order (page numbers stay per sheet)."""
     pages = [page for doc in docs for page in doc.pages]
-    return docs[0].copy(pages).write_pdf()
+    return write_pdf(docs[0].copy(pages))

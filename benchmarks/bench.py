@@ -1,0 +1,315 @@
+"""Benchmarks for moe-workbook: how fast variants are solved, sheets rendered and the course built.
+
+A script, not a test. Prints one figure a line, `name: value unit`, and exits 0:
+
+    python benchmarks/bench.py               # full run (a few minutes)
+    python benchmarks/bench.py --quick       # fewer repetitions, a smoke run
+    python benchmarks/bench.py --json f.json # also write the figures as JSON
+
+Figures: machine facts; variants solved per second (exact solve with its NumPy cross-check,
+generation included) and generated per second, per preset and overall; seconds per worksheet+key
+PDF pair per preset and the share of that spent outside WeasyPrint; the full `build` job in-process
+and as a subprocess; start-up time of `python -m workbook solve` and whether it imports WeasyPrint.
+Timings use time.perf_counter; each figure is the median over its repetitions. Nothing is written
+into output/: the subprocess build writes into a temporary folder that is removed afterwards.
+"""
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+try:
+    import workbook  # noqa: F401
+except ImportError:
+    sys.path.insert(0, str(ROOT))
+    import workbook  # noqa: F401
+
+# pairs_from_build: take each preset's PDF pair time from the in-process build_course() run (it
+# does the same work per preset) instead of rendering the pairs a second time; keeps --quick short.
+FULL = {"seeds": 200, "solve_reps": 3, "pdf_reps": 3, "build_reps": 2, "startup_reps": 3, "pairs_from_build": False}
+QUICK = {"seeds": 30, "solve_reps": 1, "pdf_reps": 1, "build_reps": 1, "startup_reps": 3, "pairs_from_build": True}
+STARTUP_PRESET = "token-choice-5x6"
+
+
+class Figures:
+    """Collects figures, printing each as `name: value unit` the moment it is known."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, name: str, value, unit: str = "", digits: int = 3) -> None:
+        shown = f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+        print(f"{name}: {shown}" + (f" {unit}" if unit else ""), flush=True)
+        self.rows.append({"name": name, "value": value, "unit": unit})
+
+
+def note(text: str) -> None:
+    """Progress on stderr, so stdout holds the figures only."""
+    print(f"# {text}", file=sys.stderr, flush=True)
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _env() -> dict:
+    """Environment for subprocesses: this checkout first on the path, works without installing."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    return env
+
+
+def _run(args: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]:
+    """Run `python <args>` from the repository root; (wall seconds, result). Raises on failure."""
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, env=_env(), capture_output=True, text=True, **kwargs)
+    elapsed = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"python {' '.join(args)} exited {result.returncode}: {result.stderr.strip()[-500:]}")
+    return elapsed, result
+
+
+def machine(fig: Figures) -> None:
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    fig.add("cpu count", os.cpu_count(), "cpus")
+    fig.add("cpus usable", affinity, "cpus")
+    fig.add("cpu model", _cpu_model())
+    fig.add("platform", platform.platform())
+    fig.add("python", platform.python_version(), platform.python_implementation())
+    fig.add("weasyprint version", _version("weasyprint"))  # metadata only: the import is timed later
+    fig.add("numpy version", _version("numpy"))
+    fig.add("sympy version", _version("sympy"))
+    fig.add("moe-workbook version", workbook.__version__)
+    load(fig, "at start")
+
+
+def load(fig: Figures, when: str) -> None:
+    """The 1-minute load average: other work on the machine slows every figure down."""
+    if hasattr(os, "getloadavg"):
+        fig.add(f"load average 1 min {when}", os.getloadavg()[0], "", 2)
+
+
+def solve_rates(fig: Figures, cfg: dict) -> None:
+    """1. Variants solved (generated + exact + cross-checked) per second; generation alone per second."""
+    from workbook.generate import generate
+    from workbook.presets import presets
+    from workbook.solve import solve
+
+    seeds = range(1, cfg["seeds"] + 1)
+    note(f"solving {len(seeds)} seeds per preset, {cfg['solve_reps']} repetition(s)")
+    solve(presets()[0].spec(seed=0))  # warm-up: lazy imports, caches
+    totals = {"solve": [], "generate": [], "exact": []}
+    for p in presets():
+        specs = [p.spec(seed=s) for s in seeds]
+        times = {"solve": [], "generate": [], "exact": []}
+        for _ in range(cfg["solve_reps"]):
+            start = time.perf_counter()
+            for s in seeds:
+                solve(p.spec(seed=s))
+            times["solve"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            problems = [generate(p.spec(seed=s)) for s in seeds]
+            times["generate"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            for spec, problem in zip(specs, problems):
+                solve(spec, problem)
+            times["exact"].append(time.perf_counter() - start)
+        for key, values in times.items():
+            totals[key].append(values)
+        fig.add(f"solve rate {p.name}", len(seeds) / statistics.median(times["solve"]), "variants/s", 1)
+        fig.add(f"generate rate {p.name}", len(seeds) / statistics.median(times["generate"]), "variants/s", 1)
+        fig.add(f"exact solve+check rate (no generation) {p.name}",
+                len(seeds) / statistics.median(times["exact"]), "variants/s", 1)
+    n = len(seeds) * len(presets())
+    for key, label in (("solve", "solve rate"), ("generate", "generate rate"),
+                       ("exact", "exact solve+check rate (no generation)")):
+        per_rep = [sum(t[r] for t in totals[key]) for r in range(cfg["solve_reps"])]
+        fig.add(f"{label} overall", n / statistics.median(per_rep), "variants/s", 1)
+
+
+def import_weasyprint(fig: Figures) -> None:
+    already = "weasyprint" in sys.modules
+    start = time.perf_counter()
+    import weasyprint  # noqa: F401
+    from workbook import render_pdf  # noqa: F401
+    fig.add("weasyprint import", time.perf_counter() - start, "s")
+    if already:
+        fig.add("weasyprint import note", "already imported before timing (figure too low)")
+    start = time.perf_counter()
+    render_pdf.render_pdf("<p>warm-up</p>")  # first layout loads fonts (fontconfig) once per process
+    fig.add("weasyprint first render (warm-up, tiny page)", time.perf_counter() - start, "s")
+
+
+def course_run() -> tuple[float, dict, list]:
+    """One build_course() call: (total seconds, {preset: seconds from the previous preset}, files)."""
+    from workbook.course import build_course
+
+    marks = {}
+    last = start = time.perf_counter()
+
+    def progress(name):
+        nonlocal last
+        now = time.perf_counter()
+        marks[name] = now - last
+        last = now
+
+    files = build_course(progress=progress)
+    return time.perf_counter() - start, marks, files
+
+
+def _outside(preset) -> float:
+    """Seconds for everything of a PDF pair but WeasyPrint: solve, build_sheet, both HTMLs."""
+    from workbook.render_html import render_html
+    from workbook.sheet import build_sheet
+    from workbook.solve import solve
+
+    start = time.perf_counter()
+    sheet = build_sheet(solve(preset.spec()))
+    render_html(sheet, False)
+    render_html(sheet, True)
+    return time.perf_counter() - start
+
+
+def pdf_pairs(fig: Figures, cfg: dict):
+    """2 and 3. Seconds per worksheet+key PDF pair; share of it spent outside WeasyPrint.
+
+    Returns the build_course() run it used, if any (cfg["pairs_from_build"]), for build_job.
+    """
+    from workbook.presets import presets
+    from workbook.render_html import render_html
+    from workbook.render_pdf import documents
+    from workbook.sheet import build_sheet
+    from workbook.solve import solve
+
+    _outside(presets()[0])  # warm-up: compiles the Jinja2 templates once
+    course = None
+    if cfg["pairs_from_build"]:
+        note("timing each preset's PDF pair inside one build_course() run")
+        course = course_run()
+        fig.add("pdf pair method", "per preset inside build_course(); outside weasyprint timed apart (median of 3)")
+    else:
+        note(f"rendering a worksheet+key PDF pair per preset, {cfg['pdf_reps']} repetition(s)")
+        fig.add("pdf pair method", f"solve+build_sheet+render_html+documents+write_pdf, median of {cfg['pdf_reps']}")
+    all_outside, all_total = [], []
+    for p in presets():
+        if course:
+            total = [course[1][p.name]]
+            outside = [statistics.median(_outside(p) for _ in range(3))]
+        else:
+            outside, total = [], []
+            for _ in range(cfg["pdf_reps"]):
+                start = time.perf_counter()
+                sheet = build_sheet(solve(p.spec()))
+                htmls = [render_html(sheet, False), render_html(sheet, True)]
+                middle = time.perf_counter()
+                pdfs = [doc.write_pdf() for doc in documents(htmls)]
+                end = time.perf_counter()
+                assert all(pdf.startswith(b"%PDF") for pdf in pdfs)
+                outside.append(middle - start)
+                total.append(end - start)
+        all_outside.append(outside)
+        all_total.append(total)
+        fig.add(f"pdf pair {p.name}", statistics.median(total), "s/pair")
+        fig.add(f"pdf pair outside weasyprint {p.name}", statistics.median(outside), "s")
+        fig.add(f"pdf pair inside weasyprint {p.name}", statistics.median(total) - statistics.median(outside), "s")
+        fig.add(f"pdf pair share outside weasyprint {p.name}", 100 * sum(outside) / sum(total), "%", 2)
+    reps = len(all_total[0])
+    fig.add("pdf pairs all presets", statistics.median(sum(t[r] for t in all_total) for r in range(reps)), "s")
+    fig.add("pdf pair share outside weasyprint overall",
+            100 * sum(map(sum, all_outside)) / sum(map(sum, all_total)), "%", 2)
+    return course
+
+
+def build_job(fig: Figures, cfg: dict, course=None) -> None:
+    """4. The full build: build_course() in-process, and `python -m workbook build` as a subprocess."""
+    runs = [course] if course else []
+    note(f"build_course() in-process, {cfg['build_reps'] - len(runs)} more repetition(s)")
+    while len(runs) < cfg["build_reps"]:
+        runs.append(course_run())
+    fig.add("build_course in-process", statistics.median(r[0] for r in runs), "s")
+    fig.add("build_course files", len(runs[-1][2]), "files")
+
+    note(f"python -m workbook build --out <tmpdir>, {cfg['build_reps']} repetition(s)")
+    times = []
+    for _ in range(cfg["build_reps"]):
+        with tempfile.TemporaryDirectory(prefix="moe-bench-") as tmp:
+            elapsed, _ = _run(["-m", "workbook", "build", "--out", tmp])
+            written = len(list(Path(tmp).iterdir()))
+        times.append(elapsed)
+    fig.add("build subprocess wall", statistics.median(times), "s")
+    fig.add("build subprocess files", written, "files")
+
+
+def startup(fig: Figures, cfg: dict) -> None:
+    """5. Start-up of `python -m workbook solve PRESET`, and whether it imported WeasyPrint."""
+    note(f"python -m workbook solve {STARTUP_PRESET}, {cfg['startup_reps']} repetition(s)")
+    args = ["-m", "workbook", "solve", STARTUP_PRESET]
+    times = []
+    for _ in range(cfg["startup_reps"]):
+        elapsed, result = _run(args)
+        json.loads(result.stdout)  # the solution must be valid JSON
+        times.append(elapsed)
+    fig.add(f"startup solve {STARTUP_PRESET}", statistics.median(times), "s")
+    start = time.perf_counter()
+    _run(["-c", "pass"])
+    fig.add("startup bare python (reference)", time.perf_counter() - start, "s")
+    # A separate, untimed run: -X importtime lists every module the command imports (on stderr).
+    _, result = _run(["-X", "importtime", *args])
+    modules = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
+               if line.startswith("import time:")}
+    imported = any(m.split(".")[0] == "weasyprint" for m in modules)
+    fig.add("startup solve imports weasyprint", "yes (it must not)" if imported else "no")
+    fig.add("startup solve modules imported", len(modules), "modules")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions: a smoke run under a minute")
+    parser.add_argument("--json", metavar="FILE", type=Path, help="also write the figures as JSON to FILE")
+    args = parser.parse_args(argv)
+    cfg = QUICK if args.quick else FULL
+
+    run_start = time.perf_counter()
+    fig = Figures()
+    fig.add("mode", "quick" if args.quick else "full")
+    machine(fig)
+    solve_rates(fig, cfg)
+    import_weasyprint(fig)
+    course = pdf_pairs(fig, cfg)
+    build_job(fig, cfg, course)
+    startup(fig, cfg)
+    load(fig, "at end")
+    fig.add("total run time", time.perf_counter() - run_start, "s", 1)
+
+    if args.json:
+        args.json.write_text(json.dumps({"mode": "quick" if args.quick else "full", "config": cfg,
+                                         "figures": fig.rows}, indent=2) + "\n", encoding="utf-8")
+        note(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

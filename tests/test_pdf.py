@@ -1,0 +1,95 @@
+"""PDFs read back with pypdf: the key shows every answer, the code is on every page, worksheet
+and key have the same pages, nothing runs off A4 or Letter, and nothing is fetched."""
+
+import io
+import re
+from functools import lru_cache
+
+import pytest
+from pypdf import PdfReader
+
+from workbook.presets import presets
+from workbook.render_html import render_html
+from workbook.render_pdf import render_pdf
+from workbook.sheet import _cells, build_sheet
+from workbook.solve import solve
+
+pytestmark = pytest.mark.pdf
+
+
+@lru_cache(maxsize=None)
+def rendered(name: str, paper: str):
+    p = next(p for p in presets() if p.name == name)
+    sheet = build_sheet(solve(p.spec()), paper)
+    return sheet, render_pdf(render_html(sheet, False)), render_pdf(render_html(sheet, True))
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_pages_line_up_and_carry_the_code(preset_name, paper):
+    sheet, worksheet, key = rendered(preset_name, paper)
+    ws, k = PdfReader(io.BytesIO(worksheet)), PdfReader(io.BytesIO(key))
+    assert len(ws.pages) == len(k.pages)
+    n = len(ws.pages)
+    for reader, kind in ((ws, "Worksheet"), (k, "Answer key")):
+        for i, page in enumerate(reader.pages, 1):
+            text = page.extract_text()
+            assert sheet.code in text, (kind, i)
+            assert f"page {i} of {n}" in text, (kind, i)
+            assert kind in text
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_nothing_runs_off_the_page(preset_name, paper):
+    _, worksheet, key = rendered(preset_name, paper)
+    for pdf in (worksheet, key):
+        for page in PdfReader(io.BytesIO(pdf)).pages:
+            width, height = float(page.mediabox.width), float(page.mediabox.height)
+            spots = []
+
+            def visit(text, cm, tm, font, size):
+                if text.strip():
+                    spots.append((cm[0] * tm[4] + cm[2] * tm[5] + cm[4], cm[1] * tm[4] + cm[3] * tm[5] + cm[5]))
+
+            page.extract_text(visitor_text=visit)
+            assert spots
+            assert all(0 <= x <= width - 20 and 0 <= y <= height for x, y in spots)
+
+
+def test_key_shows_every_answer_and_worksheet_none(preset_name):
+    sheet, worksheet, key = rendered(preset_name, "a4")
+    key_text = _squash("".join(p.extract_text() for p in PdfReader(io.BytesIO(key)).pages))
+    blanks = [c for c in _cells(sheet.sections) if c.blank]
+    assert blanks
+    for cell in blanks:
+        for shown in (cell.answer, cell.decimal):
+            if shown:
+                assert _squash(shown) in key_text, (cell.ref, shown)
+    ws_text = _squash("".join(p.extract_text() for p in PdfReader(io.BytesIO(worksheet)).pages))
+    fractions = {c.answer for c in blanks if "/" in c.answer}
+    assert fractions and not any(f in ws_text for f in fractions)
+
+
+def test_same_code_same_pdf_bytes():
+    name = presets()[0].name
+    _, worksheet, key = rendered(name, "a4")
+    sheet = build_sheet(solve(presets()[0].spec()))
+    assert render_pdf(render_html(sheet, True)) == key
+    assert b"CreationDate" not in key and b"ModDate" not in key
+
+
+def test_nothing_is_fetched(monkeypatch):
+    import urllib.request
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("moe-workbook tried to fetch a URL")
+
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(urllib.request.OpenerDirector, "open", no_network)
+    html = ('<html><head><link rel="stylesheet" href="http://example.com/x.css"></head>'
+            '<body><img src="http://example.com/x.png"><img src="file:///etc/passwd">hello</body></html>')
+    pdf = render_pdf(html)
+    assert pdf.startswith(b"%PDF") and "hello" in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
