@@ -26,6 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
+try:
+    import resource  # child-process CPU time; Unix only
+except ImportError:
+    resource = None
+
 ROOT = Path(__file__).resolve().parent.parent
 
 try:
@@ -90,6 +95,14 @@ def _run(args: list[str], **kwargs) -> tuple[float, subprocess.CompletedProcess]
     if result.returncode != 0:
         raise RuntimeError(f"python {' '.join(args)} exited {result.returncode}: {result.stderr.strip()[-500:]}")
     return elapsed, result
+
+
+def _child_cpu() -> float:
+    """User + system CPU seconds of every finished child process so far (0 without `resource`)."""
+    if resource is None:
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def machine(fig: Figures) -> None:
@@ -163,11 +176,12 @@ def import_weasyprint(fig: Figures) -> None:
     fig.add("weasyprint first render (warm-up, tiny page)", time.perf_counter() - start, "s")
 
 
-def course_run() -> tuple[float, dict, list]:
-    """One build_course() call: (total seconds, {preset: seconds from the previous preset}, files)."""
+def course_run() -> tuple[float, dict, list, float]:
+    """One build_course() call: (seconds, {preset: seconds since the previous preset}, files, CPU seconds)."""
     from workbook.course import build_course
 
     marks = {}
+    cpu = time.process_time()
     last = start = time.perf_counter()
 
     def progress(name):
@@ -177,7 +191,7 @@ def course_run() -> tuple[float, dict, list]:
         last = now
 
     files = build_course(progress=progress)
-    return time.perf_counter() - start, marks, files
+    return time.perf_counter() - start, marks, files, time.process_time() - cpu
 
 
 def _outside(preset) -> float:
@@ -250,16 +264,21 @@ def build_job(fig: Figures, cfg: dict, course=None) -> None:
     while len(runs) < cfg["build_reps"]:
         runs.append(course_run())
     fig.add("build_course in-process", statistics.median(r[0] for r in runs), "s")
+    fig.add("build_course in-process cpu", statistics.median(r[3] for r in runs), "s")
     fig.add("build_course files", len(runs[-1][2]), "files")
 
     note(f"python -m workbook build --out <tmpdir>, {cfg['build_reps']} repetition(s)")
-    times = []
+    times, cpus = [], []
     for _ in range(cfg["build_reps"]):
         with tempfile.TemporaryDirectory(prefix="moe-bench-") as tmp:
+            before = _child_cpu()
             elapsed, _ = _run(["-m", "workbook", "build", "--out", tmp])
+            cpus.append(_child_cpu() - before)
             written = len(list(Path(tmp).iterdir()))
         times.append(elapsed)
     fig.add("build subprocess wall", statistics.median(times), "s")
+    if resource is not None:
+        fig.add("build subprocess cpu", statistics.median(cpus), "s")
     fig.add("build subprocess files", written, "files")
 
 

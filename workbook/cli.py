@@ -34,6 +34,11 @@ class OneLineGroup(click.Group):
     """Every error, click's own included, as one line 'Error: ...'; never a traceback."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        args = list(sys.argv[1:] if args is None else args)
+        if not args:  # bare `moe-workbook`: the help, as a request rather than an error
+            with self.make_context(prog_name or "moe-workbook", ["--help"], resilient_parsing=True) as ctx:
+                click.echo(self.get_help(ctx))
+            sys.exit(0)
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as err:

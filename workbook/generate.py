@@ -36,11 +36,13 @@ def generate(spec: Spec) -> Problem:
     for attempt in range(_ROUTERS):
         W = _router(rng, spec["experts"], spec["d_model"], magnitude=2 - attempt % 2)
         pool = _valid_rows(spec, W, rng)
-        if len(pool) < (spec["tokens"] if spec.kind == "expert-choice" else 2):
+        # Distinct token rows first; token choice may repeat rows only in the last third of attempts.
+        repeats = spec.kind == "token-choice" and attempt >= 2 * _ROUTERS // 3
+        if len(pool) < (2 if repeats else spec["tokens"]):
             continue
         pool_probs = softmax_rows((pool @ W.T).astype(float), spec["gate"])
         for _ in range(_BUILDS):
-            X = _pick_rows(spec, pool, pool_probs, rng)
+            X = _pick_rows(spec, pool, pool_probs, rng, repeats)
             if X is None:
                 continue
             for _ in range(_EXPERT_DRAWS if spec["ffn"] else 1):
@@ -60,7 +62,7 @@ def _summary(spec: Spec) -> str:
     return ", ".join(f"{k}={v}" for k, v in spec.params.items())
 
 
-def _pick_rows(spec: Spec, pool: np.ndarray, pool_probs: np.ndarray, rng):
+def _pick_rows(spec: Spec, pool: np.ndarray, pool_probs: np.ndarray, rng, repeats: bool = False):
     """T distinct rows of the pool, chosen one by one (None when stuck).
 
     Expert choice: the first row is a flat one, meant to be dropped; each later row must keep
@@ -73,8 +75,8 @@ def _pick_rows(spec: Spec, pool: np.ndarray, pool_probs: np.ndarray, rng):
         if expert_choice and chosen:
             allowed &= _keeps_columns_separated(pool_probs, pool_probs[chosen], spec["capacity"])
         choices = np.flatnonzero(allowed)
-        if len(choices) == 0 and not expert_choice:
-            choices = np.arange(len(pool))  # token choice may repeat a token row when rows are scarce
+        if len(choices) == 0 and repeats:
+            choices = np.arange(len(pool))  # scarce rows: a token row may appear twice
         if len(choices) == 0:
             return None
         if expert_choice and not chosen:

@@ -67,7 +67,7 @@ def _given_grid(name, rows, row_labels=(), col_labels=()) -> Grid:
 
 def _answer(value, ref: str, wide: bool) -> Cell:
     text = pretty(value)
-    dec = "" if is_whole(value) else decimal2(value)
+    dec = "" if is_whole(value) else decimal2(value).replace("-", "−")
     if not value.is_Rational and len(text) > 9:
         text = ""  # long e-expressions: the decimal alone on the page, the exact form in JSON
     return Cell(answer=text, decimal=dec, blank=True, wide=wide, ref=ref)
@@ -137,8 +137,9 @@ def build_sheet(sol: Solution, paper: str = "a4") -> Sheet:
             ))]),
         ]
     if p.experts:
-        sections += [("Expert FFNs", "For each expert: copy its tokens' rows of X, then "
-                      "H = X_e W1 + b1, ReLU(H), and O = ReLU(H) W2 + b2.", _ffn_boards(sol)),
+        sections += [("Expert FFNs", "For each expert: copy the rows of X of its tokens, then "
+                      "H = [X_e 1][W1; b1] = X_e W1 + b1, ReLU(H), and O = [ReLU(H) 1][W2; b2].",
+                      _ffn_boards(sol)),
                      ("Layer output", s("output").instruction, [Board((
                          (_blank_grid("y", "output", s("output").exact, tok, dim, wide=True),),))])]
     numbered = tuple(Section(i + 1, title, text, tuple(boards)) for i, (title, text, boards) in enumerate(sections))
@@ -165,17 +166,18 @@ def _ffn_boards(sol: Solution):
         if not rows:
             boards.append(Board((), caption=f"Expert E{e + 1}: no tokens, nothing to compute."))
             continue
-        copy = Grid("X_e", tuple(
+        one = Cell(given="1")
+        copy = Grid("[X_e 1]", tuple(
             tuple([Cell(answer=str(int(t)), blank=True, ref=f"ffn_tokens[{e + 1}][{i + 1}]")]
-                  + [Cell(answer=pretty(v), blank=True, ref="copy") for v in p.X[int(t) - 1]])
-            for i, t in enumerate(rows)), (), ("token",) + dim)
-        ref = f"[{e + 1}]"
+                  + [Cell(answer=pretty(v), blank=True, ref="copy") for v in p.X[int(t) - 1]] + [one])
+            for i, t in enumerate(rows)), (), ("token",) + dim + ("1",))
+        relu_grid = _blank_grid("[ReLU(H) 1]", f"ffn_relu[{e + 1}]", relu[e], (), hid)
+        relu_grid = Grid(relu_grid.name, tuple(line + (one,) for line in relu_grid.cells), (), hid + ("1",))
         boards.append(Board((
-            (None, _given_grid("W1", ex.W1, dim, hid), None, _given_grid("W2", ex.W2, hid, dim)),
-            (None, _given_grid("b1", [ex.b1], ("b1",), hid), None, _given_grid("b2", [ex.b2], ("b2",), dim)),
-            (copy, _blank_grid("H", "ffn_hidden" + ref, hidden[e], (), hid),
-             _blank_grid("ReLU(H)", "ffn_relu" + ref, relu[e], (), hid),
-             _blank_grid("O", "ffn_out" + ref, outs[e], (), dim)),
+            (None, _given_grid("[W1; b1]", ex.W1 + (ex.b1,), dim + ("b1",), hid),
+             None, _given_grid("[W2; b2]", ex.W2 + (ex.b2,), hid + ("b2",), dim)),
+            (copy, _blank_grid("H", f"ffn_hidden[{e + 1}]", hidden[e], (), hid), relu_grid,
+             _blank_grid("O", f"ffn_out[{e + 1}]", outs[e], (), dim)),
         ), caption=f"Expert E{e + 1}"))
     return boards
 
@@ -213,7 +215,8 @@ def conventions(sol: Solution) -> tuple[str, ...]:
                      "I their token numbers, best first.")
         lines.append("A token no expert chooses is dropped: the layer gives it 0 (the residual carries x_t on).")
     if sol.problem.experts:
-        lines.append("Expert e: FFN_e(x) = ReLU(x W1_e + b1_e) W2_e + b2_e (ReLU, not SwiGLU).")
+        lines.append("Expert e: FFN_e(x) = ReLU(x W1_e + b1_e) W2_e + b2_e (ReLU, not SwiGLU). "
+                     "Each bias is drawn as the last row of its W, against a 1 at the end of each input row.")
         lines.append("Output y_t = Σ (gate weight) × FFN_e(x_t) over the experts that took token t.")
     lines.append("Answers: exact fractions; decimals rounded half up to 2 places.")
     return tuple(lines)

@@ -128,6 +128,10 @@ def make_spec(kind: str, params: Mapping | None = None, seed: int = 0) -> Spec:
 
 
 def _check_combination(kind: str, v: dict) -> None:
+    rows = 5 ** v["d_model"] - 1  # distinct non-zero router rows with entries in -2..2
+    if v["experts"] > rows:
+        raise SpecError(f"{v['experts']} experts need d-model >= 2: with d-model {v['d_model']} "
+                        f"there are only {rows} different router rows")
     if kind == "token-choice":
         k, e = v["top_k"], v["experts"]
         if k >= e:

@@ -1,7 +1,8 @@
 """The only module that writes files: atomically, all rendered before the first is written.
 
-Each file goes to a temporary name in the same folder and is renamed into place, so an
-interrupted run never leaves a half-written PDF. Leaves out: rendering.
+Every file goes to a temporary name in the same folder first; only when all are written are
+they renamed into place, so an interrupted or failed run never leaves a half-written PDF.
+Leaves out: rendering.
 """
 
 import os
@@ -23,24 +24,33 @@ def prepare_dir(out_dir: Path) -> Path:
     return out_dir
 
 
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write data to path through a temporary file and a rename."""
-    path = Path(path)
+def write_all(out_dir: Path, files: list[tuple[str, bytes]]) -> list[Path]:
+    """Write every (file name, bytes) into out_dir; return the paths written.
+
+    Two phases: every file is first written in full under a temporary name, and only then are
+    they renamed into place, so a failure (disk full, permission) leaves none of them behind.
+    """
+    out_dir = prepare_dir(out_dir)
+    mode = 0o666 & ~_umask()  # what open() would give; mkstemp's own 0600 would hide files from others
+    staged: list[tuple[str, Path]] = []
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-        try:
+        for name, data in files:
+            fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".part")
+            staged.append((tmp, out_dir / name))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
+            os.chmod(tmp, mode)
+        for tmp, path in staged:
             os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     except OSError as err:
-        raise OutputError(f"cannot write {str(path)!r}: {err.strerror or err}") from None
-    return path
+        raise OutputError(f"cannot write into {str(out_dir)!r}: {err.strerror or err}") from None
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+    return [path for _, path in staged]
 
 
-def write_all(out_dir: Path, files: list[tuple[str, bytes]]) -> list[Path]:
-    """Write every (file name, bytes) into out_dir; return the paths written."""
-    out_dir = prepare_dir(out_dir)
-    return [write_atomic(out_dir / name, data) for name, data in files]
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
