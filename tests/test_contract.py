@@ -6,9 +6,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import SEEDS, solved
-from workbook.errors import GenerationError
+from workbook.errors import GenerationError, SpecError
 from workbook.solve import solve
-from workbook.spec import GATE_BASE, make_spec
+from sympy import Rational as R
+
+from workbook.spec import CAPACITY_FACTORS, GATE_BASE, make_spec
 
 
 def _r2(v) -> Decimal:
@@ -23,6 +25,8 @@ def _separated(values) -> bool:
 
 
 def check_contract(sol) -> None:
+    if sol.spec.kind == "load-balance":
+        return check_load_balance(sol)
     spec, p = sol.spec, sol.problem
     ints = [v for row in p.X + p.W_router for v in row]
     for ex in p.experts:
@@ -34,13 +38,21 @@ def check_contract(sol) -> None:
         if base != "e":
             assert base ** spread <= 81, sol.code
     probs = sol.step("probs").exact
-    if spec.kind == "token-choice":
-        k = spec["top_k"]
+    if spec.kind in ("token-choice", "switch"):
+        k = spec.params.get("top_k", 1)
         for row in probs:
             assert _separated(sorted(row, key=float, reverse=True)[:k + 1]), sol.code
         load = [int(v) for v in sol.step("load").exact]
         fair = spec["tokens"] * k / spec["experts"]
         assert max(load) > fair and min(load) < fair, sol.code
+        if "capacity" in sol.has:
+            check_capacity(sol, k, load)
+        if p.jitter:
+            assert all(8 <= u <= 12 for row in p.jitter for u in row), sol.code
+            for row in sol.step("jitter_scores").exact:
+                best = sorted(row, reverse=True)
+                assert best[0] - best[1] >= R(1, 10), sol.code
+            assert 1 in sol.step("changed").exact, sol.code
     else:
         c = spec["capacity"]
         for column in zip(*probs):
@@ -52,24 +64,69 @@ def check_contract(sol) -> None:
         assert min(pre) < 0 < max(pre), sol.code
 
 
+def check_load_balance(sol) -> None:
+    """Scores 0..4 (powers <= 81); every row of P shares one denominator; no tie among the top k+1
+    of a row; some expert above the fair share and one below; rows shifted by 0 and by 1 both occur;
+    the balanced and collapsed values are alpha*k and alpha*E; the loss lies between them or above."""
+    spec, S = sol.spec, sol.problem.S
+    k, T, E = spec["top_k"], spec["tokens"], spec["experts"]
+    assert all(0 <= v <= 4 for row in S for v in row), sol.code
+    probs = sol.step("probs").exact
+    assert len({max(v.q for v in row) for row in probs}) == 1, sol.code
+    for row in probs:
+        assert _separated(sorted(row, reverse=True)[:k + 1]), sol.code
+    counts = [int(v) for v in sol.step("counts").exact]
+    assert sum(counts) == T * k and max(counts) > T * k / E > min(counts), sol.code
+    assert {min(row) for row in S} == {0, 1}, sol.code
+    assert sol.step("aux_balanced").exact == (R(k, 100),) and sol.step("aux_collapsed").exact == (R(E, 100),)
+    assert R(k, 100) < sol.step("aux_loss").exact[0] <= R(E, 100), sol.code
+
+
+def check_capacity(sol, k, load) -> None:
+    """Capacity keeps its promises, checked from the definitions rather than the solver's loop:
+    every expert serves min(load, C) choices; a dropped choice only where its expert is full;
+    some choice is dropped; the smallest capacity factor is exactly the one that drops nothing."""
+    spec = sol.spec
+    T, E = spec["tokens"], spec["experts"]
+    C = int(sol.step("capacity").exact[0])
+    assert C == int(R(spec["capacity_factor"]) * k * T / E)
+    served = [len(r) for r in sol.step("served").exact]
+    assert served == [min(n, C) for n in load], sol.code
+    kept = sol.step("kept").exact
+    assert any(v == 0 for row in kept for v in row), sol.code  # the teaching moment
+    dropped = [t + 1 for t, row in enumerate(kept) if not any(row)]
+    assert list(sol.step("dropped").exact[0]) == dropped
+    cf = sol.step("min_capacity_factor").exact[0]
+    assert int(cf * k * T / E) >= max(load) > int((cf - R(1, 100)) * k * T / E), sol.code
+
+
 def test_contract_holds_for_every_preset_and_seed(preset_name):
     for seed in SEEDS:
         check_contract(solved(preset_name, seed))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(kind=st.sampled_from(["token-choice", "expert-choice"]),
+@given(kind=st.sampled_from(["token-choice", "expert-choice", "switch"]),
+       capacity_factor=st.sampled_from(CAPACITY_FACTORS), jitter=st.booleans(),
        tokens=st.integers(4, 10), experts=st.integers(2, 6), d_model=st.integers(2, 4),
        pick=st.integers(1, 3), gate=st.sampled_from(["softmax3", "softmax2", "softmax"]),
        ffn=st.booleans(), seed=st.integers(0, 10**6))
-def test_contract_holds_or_a_clear_error(kind, tokens, experts, d_model, pick, gate, ffn, seed):
+def test_contract_holds_or_a_clear_error(kind, capacity_factor, jitter, tokens, experts, d_model, pick,
+                                         gate, ffn, seed):
     params = {"tokens": tokens, "experts": experts, "d_model": d_model, "gate": gate, "ffn": ffn}
-    if kind == "token-choice":
-        params["top_k"] = min(pick, experts - 1)
+    if kind == "switch":
+        params |= {"capacity_factor": "1.0" if capacity_factor == "none" else capacity_factor, "jitter": jitter}
+    elif kind == "token-choice":
+        params |= {"top_k": min(pick, experts - 1), "capacity_factor": capacity_factor}
     else:
         params["capacity"] = min(pick, tokens - 2)
     try:
-        sol = solve(make_spec(kind, params, seed))
+        spec = make_spec(kind, params, seed)
+    except SpecError as err:
+        assert "capacity factor" in str(err)  # C < 1 or C >= T: refused up front
+        return
+    try:
+        sol = solve(spec)
     except GenerationError as err:
         assert "could not build a hand-friendly" in str(err)
         return
@@ -79,3 +136,19 @@ def test_contract_holds_or_a_clear_error(kind, tokens, experts, d_model, pick, g
 def test_same_spec_same_problem():
     spec = make_spec("expert-choice", {"ffn": True}, 42)
     assert solve(spec) == solve(spec)
+
+
+@settings(max_examples=40, deadline=None)
+@given(tokens=st.integers(4, 10), experts=st.integers(2, 6), top_k=st.integers(1, 3), seed=st.integers(0, 10**6))
+def test_load_balance_contract_holds_or_a_clear_error(tokens, experts, top_k, seed):
+    try:
+        spec = make_spec("load-balance", {"tokens": tokens, "experts": experts, "top_k": top_k}, seed)
+    except SpecError as err:
+        assert top_k >= experts and "top-k" in str(err)
+        return
+    try:
+        sol = solve(spec)
+    except GenerationError as err:
+        assert "could not build a hand-friendly" in str(err)
+        return
+    check_contract(sol)

@@ -11,7 +11,8 @@ from pypdf import PdfReader
 from workbook.presets import presets
 from workbook.render_html import render_html
 from workbook.render_pdf import render_pdf
-from workbook.sheet import _cells, build_sheet
+from workbook.layout import cells
+from workbook.sheet import build_sheet
 from workbook.solve import solve
 
 pytestmark = pytest.mark.pdf
@@ -62,7 +63,7 @@ def test_nothing_runs_off_the_page(preset_name, paper):
 def test_key_shows_every_answer_and_worksheet_none(preset_name):
     sheet, worksheet, key = rendered(preset_name, "a4")
     key_text = _squash("".join(p.extract_text() for p in PdfReader(io.BytesIO(key)).pages))
-    blanks = [c for c in _cells(sheet.sections) if c.blank]
+    blanks = [c for c in cells(sheet.sections) if c.blank]
     assert blanks
     for cell in blanks:
         for shown in (cell.answer, cell.decimal):

@@ -7,6 +7,7 @@ import sympy
 from conftest import SEEDS, solved
 from workbook import solve as solve_module
 from workbook.errors import CheckError
+from workbook.kinds import KIND_MODULES
 from workbook.numeric import forward
 from workbook.presets import presets
 from workbook.solve import leaves, solve
@@ -15,13 +16,18 @@ from workbook.spec import make_spec
 REQUIRED = {
     "token-choice": {"scores", "probs", "topk", "weights", "load"},
     "expert-choice": {"scores", "probs", "token_index", "gating", "coverage"},
+    "load-balance": {"probs", "topk", "counts", "f", "pbar", "aux_loss", "aux_balanced", "aux_collapsed",
+                     "lse", "z_loss"},
+    "switch": {"scores", "probs", "topk", "weights", "load", "capacity", "kept", "served", "dropped",
+               "min_capacity_factor"},
 }
 
 
 def test_exact_agrees_with_float_for_every_step(preset_name):
     for seed in SEEDS:
         sol = solved(preset_name, seed)
-        floats = forward(sol.spec, sol.problem)
+        kind = KIND_MODULES.get(sol.spec.kind)
+        floats = (kind.forward if kind else forward)(sol.spec, sol.problem)
         for step in sol.steps:
             expected = [floats["dropped"]] if step.id == "dropped" else floats[step.id]
             exact = [float(v) for v in leaves(step.exact)]
@@ -32,7 +38,11 @@ def test_exact_agrees_with_float_for_every_step(preset_name):
 
 def test_every_required_step_is_there(preset_name):
     sol = solved(preset_name, 0)
-    need = REQUIRED[sol.spec.kind] | ({"output"} if sol.spec["ffn"] else set())
+    need = REQUIRED[sol.spec.kind] | ({"output"} if sol.spec.params.get("ffn") else set())
+    if sol.spec.params.get("capacity_factor", "none") != "none":
+        need |= REQUIRED["switch"]
+    if sol.spec.params.get("jitter"):
+        need |= {"jitter_scores", "jitter_choice", "changed"}
     assert need <= sol.has
 
 
@@ -44,7 +54,7 @@ def test_rows_of_p_sum_to_one_exactly(preset_name):
 
 
 @pytest.mark.parametrize("gate", ["softmax2", "softmax"])
-@pytest.mark.parametrize("kind", ["token-choice", "expert-choice"])
+@pytest.mark.parametrize("kind", ["token-choice", "expert-choice", "switch"])
 def test_other_gates_agree_too(kind, gate):
     for seed in range(15):
         sol = solve(make_spec(kind, {"gate": gate, "ffn": True}, seed))

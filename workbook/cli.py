@@ -5,6 +5,7 @@ Leaves out: every computation (the library does it).
 """
 
 import re
+import os
 import sys
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from workbook.presets import preset, presets
 from workbook.render_json import render_json
 from workbook.sheet import build_sheet
 from workbook.solve import solve
-from workbook.spec import GATES, MAX_SEED, make_spec
+from workbook.spec import CAPACITY_FACTORS, GATES, MAX_SEED, make_spec
 from workbook.write import write_all
 
 DEFAULT_OUT = Path("output")
@@ -50,6 +51,12 @@ class OneLineGroup(click.Group):
         except WorkbookError as err:
             click.echo(f"Error: {err}", err=True)
             sys.exit(2 if isinstance(err, (SpecError, CodeError)) else 1)
+        except Exception as err:  # a bug of ours: one line for the user, the traceback on request
+            if os.environ.get("MOE_WORKBOOK_DEBUG"):
+                raise
+            click.echo(f"Error: internal error ({type(err).__name__}: {err}); please report it, "
+                       "and set MOE_WORKBOOK_DEBUG=1 to see the traceback", err=True)
+            sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
 
@@ -83,6 +90,9 @@ def _variant_options(fn):
         click.option("--top-k", type=int, help="Experts per token (token-choice)."),
         click.option("--capacity", type=int, help="Tokens per expert c (expert-choice)."),
         click.option("--renormalize/--no-renormalize", default=None, help="Renormalise top-k weights (token-choice)."),
+        click.option("--capacity-factor", type=click.Choice(CAPACITY_FACTORS),
+                     help="Capacity factor cf, C = floor(cf*k*T/E) slots per expert (token-choice, switch)."),
+        click.option("--jitter/--no-jitter", default=None, help="Add the jitter question (switch)."),
         click.option("--ffn/--no-ffn", default=None, help="Include the expert FFNs and the combine."),
     ]
     for option in reversed(options):
@@ -92,7 +102,7 @@ def _variant_options(fn):
 
 def _overrides(kw) -> dict:
     return {k: kw[k] for k in ("gate", "tokens", "experts", "d_model", "d_ff", "top_k", "capacity",
-                               "renormalize", "ffn") if kw.get(k) is not None}
+                               "renormalize", "ffn", "capacity_factor", "jitter") if kw.get(k) is not None}
 
 
 def _spec_for(name: str, seed, kw):

@@ -11,10 +11,29 @@ from workbook.spec import GENERATOR_VERSION, KINDS, Spec, make_spec
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _VALUE = {ch: i for i, ch in enumerate(_ALPHABET)} | {"O": 0, "I": 1, "L": 1}
-_KINDS = tuple(KINDS)  # position = kind number; append new kinds at the end only
+# Slot number -> (kind, parameters the slot leaves out, which must then be at their defaults).
+# Append only: a parameter added to a kind gets a new slot, so every code already printed still
+# reads the same (token-choice without capacity keeps slot 0).
+_SLOTS = (
+    ("token-choice", ("capacity_factor",)),
+    ("expert-choice", ()),
+    ("switch", ()),
+    ("token-choice", ()),
+    ("load-balance", ()),
+)
 _VERSIONS = 16
 _KIND_RADIX = 16
 _MIN_DIGITS = 6  # leading zeros keep even the smallest variant's code at 7 characters
+
+
+def _left_out(slot: int):
+    kind, names = _SLOTS[slot]
+    return [p for p in KINDS[kind] if p.name in names]
+
+
+def _encoded(slot: int):
+    kind, names = _SLOTS[slot]
+    return [p for p in KINDS[kind] if p.name not in names]
 
 
 def _luhn_sum(digits: list[int], check_included: bool) -> int:
@@ -33,10 +52,12 @@ def _check_digit(digits: list[int]) -> int:
 
 def encode(spec: Spec) -> str:
     """Spec -> code, e.g. token-choice defaults, seed 1 -> a code like '1XKM-4RB'."""
+    slot = next(i for i, (kind, _) in enumerate(_SLOTS) if kind == spec.kind
+                and all(spec.params[p.name] == p.default for p in _left_out(i)))
     n = spec.seed
-    for p in reversed(KINDS[spec.kind]):
+    for p in reversed(_encoded(slot)):
         n = n * p.radix + p.to_digit(spec.params[p.name])
-    n = (n * _KIND_RADIX + _KINDS.index(spec.kind)) * _VERSIONS + GENERATOR_VERSION
+    n = (n * _KIND_RADIX + slot) * _VERSIONS + GENERATOR_VERSION
     digits = []
     while True:
         n, r = divmod(n, 32)
@@ -76,12 +97,12 @@ def decode(code: str) -> Spec:
     if version != GENERATOR_VERSION:
         raise CodeError(f"variant code {code!r} is from generator version {version}; "
                         f"this moe-workbook has version {GENERATOR_VERSION}")
-    n, kind_no = divmod(n, _KIND_RADIX)
-    if kind_no >= len(_KINDS):
+    n, slot = divmod(n, _KIND_RADIX)
+    if slot >= len(_SLOTS):
         raise CodeError(f"variant code {code!r} names an exercise this version does not know")
-    kind = _KINDS[kind_no]
+    kind = _SLOTS[slot][0]
     params = {}
-    for p in KINDS[kind]:
+    for p in _encoded(slot):
         n, digit = divmod(n, p.radix)
         params[p.name] = p.from_digit(digit)
     try:

@@ -9,8 +9,10 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 import sympy
 
 
-def decimal2(value) -> str:
-    """Round half up to 2 places, as a person does: 27/37 -> '0.73', -1/8 -> '-0.13'."""
+def decimal2(value, places: int = 2) -> str:
+    """Round half up to 2 places, as a person does: 27/37 -> '0.73', -1/8 -> '-0.13'.
+    Another number of places on request: (137/10000, 4) -> '0.0137'."""
+    quantum = Decimal(1).scaleb(-places)
     with localcontext() as ctx:
         ctx.prec = 50
         if value.is_Rational:
@@ -18,8 +20,8 @@ def decimal2(value) -> str:
         else:
             d = Decimal(str(sympy.N(value, 40)))
         sign = "-" if d < 0 else ""
-        text = str(abs(d).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-    return "0.00" if text == "0.00" else sign + text
+        text = str(abs(d).quantize(quantum, rounding=ROUND_HALF_UP))
+    return text if set(text) <= {"0", "."} else sign + text
 
 
 def exact_text(value) -> str:
@@ -35,9 +37,18 @@ def pretty(value) -> str:
     """For the page: '27/37', '-3', 'e²/(1 + e²)' (exp(n) -> eⁿ, E -> e, '*' -> '·')."""
     text = str(value)
     text = _EXP.sub(lambda m: "e" + m.group(1).translate(_SUP), text)
-    text = re.sub(r"\bE\b", "e", text)
+    text = re.sub(r"\bE\b", "e", text).replace("log(", "ln(")
     return text.replace("*", "·").replace("-", "−")
 
 
 def is_whole(value) -> bool:
     return bool(value.is_Integer)
+
+
+def tenths(value) -> str:
+    """A value with at most one decimal, as written by hand: -21/5 -> '−4.2', 3 -> '3.0'."""
+    scaled = value * 10
+    if not scaled.is_Integer:
+        raise ValueError(f"{value} is not a whole number of tenths")
+    n = int(scaled)
+    return ("−" if n < 0 else "") + f"{abs(n) // 10}.{abs(n) % 10}"

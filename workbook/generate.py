@@ -22,7 +22,7 @@ import numpy as np
 from workbook.errors import GenerationError
 from workbook.numeric import forward, softmax_rows, well_separated
 from workbook.problem import Expert, Problem, as_matrix
-from workbook.spec import MAX_SPREAD, Spec, fair_share
+from workbook.spec import MAX_SPREAD, TOKEN_CHOICE, Spec, capacity_factor, fair_share, top_k
 
 _POOL = 4096       # candidate token rows per router
 _ROUTERS = 30      # fresh routers before giving up
@@ -37,7 +37,7 @@ def generate(spec: Spec) -> Problem:
         W = _router(rng, spec["experts"], spec["d_model"], magnitude=2 - attempt % 2)
         pool = _valid_rows(spec, W, rng)
         # Distinct token rows first; token choice may repeat rows only in the last third of attempts.
-        repeats = spec.kind == "token-choice" and attempt >= 2 * _ROUTERS // 3
+        repeats = spec.kind in TOKEN_CHOICE and attempt >= 2 * _ROUTERS // 3
         if len(pool) < (2 if repeats else spec["tokens"]):
             continue
         pool_probs = softmax_rows((pool @ W.T).astype(float), spec["gate"])
@@ -45,9 +45,12 @@ def generate(spec: Spec) -> Problem:
             X = _pick_rows(spec, pool, pool_probs, rng, repeats)
             if X is None:
                 continue
+            jitter = _jitter(rng, X, W) if spec.params.get("jitter") else ()
+            if jitter is None:
+                continue
             for _ in range(_EXPERT_DRAWS if spec["ffn"] else 1):
                 experts = _experts(rng, spec) if spec["ffn"] else ()
-                problem = Problem(as_matrix(X), as_matrix(W), experts)
+                problem = Problem(as_matrix(X), as_matrix(W), experts, jitter)
                 fault = _sheet_fault(spec, problem)
                 if fault is None:
                     return problem
@@ -139,11 +142,24 @@ def _valid_rows(spec: Spec, W: np.ndarray, rng) -> np.ndarray:
     scores = rows @ W.T
     keep = scores.max(axis=1) - scores.min(axis=1) <= MAX_SPREAD[spec["gate"]]
     keep &= np.abs(rows).sum(axis=1) > 0
-    if spec.kind == "token-choice":
+    if spec.kind in TOKEN_CHOICE:
         probs = softmax_rows(scores.astype(float), spec["gate"])
-        n = spec["top_k"] + 1
+        n = top_k(spec) + 1
         keep &= np.array([well_separated(np.sort(p)[::-1][:n]) for p in probs])
     return rows[keep]
+
+
+def _jitter(rng, X: np.ndarray, W: np.ndarray):
+    """Multipliers u in tenths (0.8 .. 1.2) under which some token changes its top-1 expert and
+    every token's two best jittered scores stay apart; None when no draw manages it."""
+    before = (X @ W.T).argmax(axis=1)
+    for _ in range(_EXPERT_DRAWS):
+        u = rng.integers(8, 13, size=X.shape)
+        scores = (u * X) @ W.T  # in tenths: integers
+        best = np.sort(scores, axis=1)[:, ::-1]
+        if (best[:, 0] > best[:, 1]).all() and (scores.argmax(axis=1) != before).any():
+            return as_matrix(u)
+    return None
 
 
 def _experts(rng, spec: Spec) -> tuple[Expert, ...]:
@@ -157,10 +173,12 @@ def _experts(rng, spec: Spec) -> tuple[Expert, ...]:
 def _sheet_fault(spec: Spec, problem: Problem):
     """None when the whole sheet keeps the contract, else the name of the rule it breaks."""
     f = forward(spec, problem)
-    if spec.kind == "token-choice":
+    if spec.kind in TOKEN_CHOICE:
         fair = float(fair_share(spec))
         if not (f["load"].max() > fair and f["load"].min() < fair):
             return "no expert above and below the fair share"
+        if capacity_factor(spec) is not None and f["kept"].all():
+            return "nothing dropped"
     else:
         c = spec["capacity"]
         for column in f["probs"].T:

@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from workbook.problem import Problem
-from workbook.spec import GATE_BASE, Spec
+from workbook.spec import GATE_BASE, TOKEN_CHOICE, Spec, capacity_factor, renormalize, slots, top_k
 
 
 def log_base(gate: str) -> float:
@@ -53,19 +53,21 @@ def forward(spec: Spec, problem: Problem) -> dict:
            "probs": softmax_rows(scores, spec["gate"])}
     probs = out["probs"]
     T, E = probs.shape
-    pairs = []  # (token, expert, weight), in the order the FFN blocks list them
-    if spec.kind == "token-choice":
-        k = spec["top_k"]
+    if spec.kind in TOKEN_CHOICE:
+        k = top_k(spec)
         topk = np.array([_ranked(probs[t], k) for t in range(T)])
         chosen = np.take_along_axis(probs, topk, axis=1)
-        weights = chosen / chosen.sum(axis=1, keepdims=True) if spec["renormalize"] else chosen
+        weights = chosen / chosen.sum(axis=1, keepdims=True) if renormalize(spec) else chosen
         routing = [[t for t in range(T) if e in topk[t]] for e in range(E)]
         out |= {"topk": topk + 1, "weights": weights,
                 "load": np.array([len(r) for r in routing], dtype=float),
                 "routing": [[t + 1 for t in r] for r in routing]}
-        for e in range(E):
-            for t in routing[e]:
-                pairs.append((t, e, weights[t][list(topk[t]).index(e)]))
+        served = [[(t, weights[t][list(topk[t]).index(e)]) for t in r] for e, r in enumerate(routing)]
+        if capacity_factor(spec) is not None:
+            served = _capacity(spec, topk, weights, out)
+        if problem.jitter:
+            out |= _jitter(X, W, problem, topk[:, 0])
+        pairs = [(t, e, w) for e in range(E) for t, w in served[e]]
     else:
         c = spec["capacity"]
         index = np.array([_ranked(probs[:, e], c) for e in range(E)])
@@ -77,6 +79,34 @@ def forward(spec: Spec, problem: Problem) -> dict:
     if problem.experts:
         out |= _ffn(X, problem, pairs)
     return out
+
+
+def _capacity(spec: Spec, topk: np.ndarray, weights: np.ndarray, out: dict):
+    """GShard priority: every first choice, in token order, then every second choice, ...;
+    a choice past the expert's C slots is dropped. Returns each expert's (token, weight) served."""
+    T, k = topk.shape
+    E, C = spec["experts"], slots(spec)
+    kept = np.zeros((T, k))
+    served = [[] for _ in range(E)]
+    for r in range(k):
+        for t in range(T):
+            e = topk[t, r]
+            if len(served[e]) < C:
+                kept[t, r] = 1.0
+                served[e].append((t, weights[t, r]))
+    out |= {"capacity": [float(C)], "kept": kept,
+            "served": [[t + 1 for t, _ in s] for s in served],
+            "dropped": [t + 1 for t in range(T) if not kept[t].any()],
+            "min_capacity_factor": [out["load"].max() * E / (k * T)]}
+    return served
+
+
+def _jitter(X: np.ndarray, W: np.ndarray, problem: Problem, first: np.ndarray) -> dict:
+    """Scores of the jittered inputs (u * x) W_rᵀ, their top-1, and which tokens change expert."""
+    u = np.array(problem.jitter, dtype=float) / 10
+    scores = (u * X) @ W.T
+    choice = scores.argmax(axis=1)
+    return {"jitter_scores": scores, "jitter_choice": choice + 1, "changed": (choice != first).astype(float)}
 
 
 def _ffn(X: np.ndarray, problem: Problem, pairs) -> dict:

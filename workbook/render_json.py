@@ -21,8 +21,8 @@ def _nested(value, leaf):
 
 
 def solution_dict(sol: Solution) -> dict:
-    p = sol.problem
-    params = dict(sol.spec.params)
+    # A capacity that is off is left out, so that JSON from before the option existed stays the same.
+    params = {k: v for k, v in sol.spec.params.items() if not (k == "capacity_factor" and v == "none")}
     return {
         "schema": SCHEMA,
         "code": sol.code,
@@ -30,12 +30,7 @@ def solution_dict(sol: Solution) -> dict:
         "seed": sol.spec.seed,
         "params": params,
         "conventions": list(conventions(sol)),
-        "inputs": {
-            "X": [list(r) for r in p.X],
-            "W_router": [list(r) for r in p.W_router],
-            "experts": [{"W1": [list(r) for r in ex.W1], "b1": list(ex.b1),
-                         "W2": [list(r) for r in ex.W2], "b2": list(ex.b2)} for ex in p.experts],
-        },
+        "inputs": sol.problem.inputs(),
         "steps": [{"id": s.id, "title": s.title, "exact": _nested(s.exact, exact_text),
                    "decimal": _nested(s.exact, float)} for s in sol.steps],
     }

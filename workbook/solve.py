@@ -14,29 +14,19 @@ import sympy
 from workbook.code import encode
 from workbook.errors import CheckError
 from workbook.generate import generate
+from workbook.kinds import KIND_MODULES
 from workbook.numeric import forward
-from workbook.problem import Problem
-from workbook.spec import GATE_BASE, Spec
+from workbook.problem import Problem, Step
+from workbook.spec import GATE_BASE, TOKEN_CHOICE, Spec, capacity_factor, renormalize, slots, top_k
 
 TOLERANCE = 1e-9
-
-
-@dataclass(frozen=True)
-class Step:
-    """One named result: `exact` is a (possibly ragged) nested tuple of sympy numbers."""
-
-    id: str
-    title: str
-    instruction: str
-    exact: tuple
-    index: bool = False  # 1-based indices or counts rather than quantities
 
 
 @dataclass(frozen=True)
 class Solution:
     spec: Spec
     code: str
-    problem: Problem
+    problem: object  # a Problem for routing kinds, the kind's own problem otherwise
     steps: tuple[Step, ...]
 
     def step(self, step_id: str) -> Step:
@@ -47,11 +37,16 @@ class Solution:
         return frozenset(s.id for s in self.steps)
 
 
-def solve(spec: Spec, problem: Problem | None = None) -> Solution:
+def solve(spec: Spec, problem=None) -> Solution:
     """Spec -> Solution with every step exact and cross-checked (raises CheckError)."""
-    problem = problem or generate(spec)
-    steps = tuple(_steps(spec, problem))
-    _cross_check(spec, problem, steps)
+    kind = KIND_MODULES.get(spec.kind)
+    if kind is None:
+        problem = problem or generate(spec)
+        steps, floats = tuple(_steps(spec, problem)), forward(spec, problem)
+    else:
+        problem = problem or kind.generate(spec)
+        steps, floats = tuple(kind.steps(spec, problem)), kind.forward(spec, problem)
+    _cross_check(spec, steps, floats)
     return Solution(spec, encode(spec), problem, steps)
 
 
@@ -86,8 +81,10 @@ def _steps(spec: Spec, problem: Problem):
     probs = tuple(tuple(_tidy(p / sums[t]) for p in powers[t]) for t in range(T))
     yield Step("probs", "Router probabilities",
                "Divide each power by its row sum: softmax over the experts, per token.", probs)
-    if spec.kind == "token-choice":
+    if spec.kind in TOKEN_CHOICE:
         pairs = yield from _token_choice(spec, scores, probs)
+        if problem.jitter:
+            yield from _jitter(problem, scores)
     else:
         pairs = yield from _expert_choice(spec, probs)
     if problem.experts:
@@ -95,13 +92,14 @@ def _steps(spec: Spec, problem: Problem):
 
 
 def _token_choice(spec: Spec, scores, probs):
-    k, T, E = spec["top_k"], len(scores), len(scores[0])
+    k, T, E = top_k(spec), len(scores), len(scores[0])
     topk = tuple(tuple(sorted(range(E), key=lambda e: (-scores[t][e], e))[:k]) for t in range(T))
-    yield Step("topk", f"Top-{k} experts per token",
-               f"For each token, write its {k} experts with the largest probabilities, best first.",
+    yield Step("topk", f"Top-{k} experts per token" if k > 1 else "Top-1 expert per token",
+               f"For each token, write its {k} experts with the largest probabilities, best first."
+               if k > 1 else "For each token, write the expert with the largest probability.",
                tuple(tuple(sympy.Integer(e + 1) for e in row) for row in topk), index=True)
     chosen = [[probs[t][e] for e in topk[t]] for t in range(T)]
-    if spec["renormalize"]:
+    if renormalize(spec):
         weights = tuple(tuple(_tidy(p / sum(row)) for p in row) for row in chosen)
         how = f"Renormalise: divide each chosen probability by the sum of the token's {k}."
     else:
@@ -114,7 +112,55 @@ def _token_choice(spec: Spec, scores, probs):
                tuple(tuple(sympy.Integer(t + 1) for t in r) for r in routing), index=True)
     yield Step("load", "Expert load", "Count the tokens of each expert.",
                tuple(sympy.Integer(len(r)) for r in routing), index=True)
-    return [(t, e, weights[t][topk[t].index(e)]) for e in range(E) for t in routing[e]]
+    served = [[(t, weights[t][topk[t].index(e)]) for t in r] for e, r in enumerate(routing)]
+    if capacity_factor(spec) is not None:
+        served = yield from _capacity(spec, topk, weights, routing)
+    return [(t, e, w) for e in range(E) for t, w in served[e]]
+
+
+def _capacity(spec: Spec, topk, weights, routing):
+    """Slots claimed by priority: all first choices in token order, then all second choices, ..."""
+    k, T, E, C = top_k(spec), len(topk), spec["experts"], slots(spec)
+    cf = capacity_factor(spec)
+    yield Step("capacity", "Capacity", f"C = floor(cf × k × T / E) = floor({cf} × {k} × {T} / {E}).",
+               (sympy.Integer(C),), index=True)
+    served = [[] for _ in range(E)]
+    kept = [[0] * k for _ in range(T)]
+    for r in range(k):
+        for t in range(T):
+            e = topk[t][r]
+            if len(served[e]) < C:
+                served[e].append((t, weights[t][r]))
+                kept[t][r] = 1
+    order = "in token order" if k == 1 else "every 1st choice in token order, then every 2nd choice, ..."
+    yield Step("kept", "Kept or dropped", f"Tokens claim the C slots of their expert {order}: "
+               "write 1 for a choice that gets a slot, 0 for one that is dropped.",
+               tuple(tuple(sympy.Integer(v) for v in row) for row in kept), index=True)
+    yield Step("served", "Tokens served", "For each expert, list the tokens that got its slots, in slot order.",
+               tuple(tuple(sympy.Integer(t + 1) for t, _ in s) for s in served), index=True)
+    dropped = tuple(sympy.Integer(t + 1) for t in range(T) if not any(kept[t]))
+    yield Step("dropped", "Dropped tokens", "Name the tokens with no choice kept: the layer gives them 0 "
+               "and the residual carries x_t on.", (dropped,), index=True)
+    most = max(len(r) for r in routing)
+    yield Step("min_capacity_factor", "Smallest capacity factor that drops nothing",
+               "C must reach the largest load: cf = largest load × E / (k × T).",
+               (sympy.Rational(most * E, k * T),))
+    return served
+
+
+def _jitter(problem: Problem, scores):
+    """Jitter: the inputs times the given multipliers u, the new scores and the new top-1."""
+    X, W = problem.X, problem.W_router
+    u = [[sympy.Rational(v, 10) for v in row] for row in problem.jitter]
+    js = tuple(tuple(sum(u[t][i] * X[t][i] * W[e][i] for i in range(len(W[e]))) for e in range(len(W)))
+               for t in range(len(X)))
+    yield Step("jitter_scores", "Jittered scores", "S' = (u ⊙ X) W_rᵀ: multiply each x by its u first.", js)
+    first = [max(range(len(row)), key=lambda e: (row[e], -e)) for row in scores]
+    choice = [max(range(len(row)), key=lambda e: (row[e], -e)) for row in js]
+    yield Step("jitter_choice", "Top-1 after jitter", "For each token, the expert with the largest jittered score.",
+               tuple(sympy.Integer(e + 1) for e in choice), index=True)
+    yield Step("changed", "Changed expert?", "Write 1 where the jittered choice differs from the top-1 before, else 0.",
+               tuple(sympy.Integer(int(a != b)) for a, b in zip(first, choice)), index=True)
 
 
 def _expert_choice(spec: Spec, probs):
@@ -166,8 +212,7 @@ def leaves(value):
         yield value
 
 
-def _cross_check(spec: Spec, problem: Problem, steps) -> None:
-    floats = forward(spec, problem)
+def _cross_check(spec: Spec, steps, floats: dict) -> None:
     for step in steps:
         expected = floats[step.id] if step.id != "dropped" else [floats["dropped"]]
         exact = [float(v) for v in leaves(step.exact)]

@@ -6,6 +6,7 @@ validation, the variant code's layout and the error messages. Leaves out: preset
 """
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Mapping
 
@@ -55,6 +56,8 @@ class Param:
     def check(self, value):
         """Return the value, or raise SpecError naming the parameter and its limit."""
         label = self.name.replace("_", "-")
+        if self.choices and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(float(value))  # capacity_factor = 1.25 in a preset, same as "1.25"
         if self.choices:
             if value not in self.choices:
                 raise SpecError(f"unknown {label} {value!r}: choose one of {', '.join(self.choices)}")
@@ -83,17 +86,57 @@ _COMMON = (
     Param("ffn", "include expert FFNs and the combine", False),
 )
 
+CAPACITY_FACTORS = ("none", "0.5", "0.75", "1.0", "1.25", "1.5", "2.0")
+_CAPACITY = Param("capacity_factor", "capacity factor cf: C = floor(cf * k * T / E) slots per expert",
+                  "none", choices=CAPACITY_FACTORS)
+
 KINDS: Mapping[str, tuple[Param, ...]] = MappingProxyType({
     "token-choice": _COMMON + (
         Param("top_k", "experts per token k", 2, 1, 7),
         Param("renormalize", "renormalise the top-k weights (Mixtral)", True),
+        _CAPACITY,
     ),
     "expert-choice": _COMMON + (
         Param("capacity", "tokens per expert c", 2, 1, 9),
     ),
+    "switch": (
+        Param("tokens", "tokens T (rows of X)", 8, 2, 10),
+        Param("experts", "experts E", 4, 2, 8),
+    ) + _COMMON[2:] + (
+        Param("capacity_factor", _CAPACITY.help, "1.0", choices=CAPACITY_FACTORS[1:]),
+        Param("jitter", "add the jitter question: given multipliers u, does any token change expert?", False),
+    ),
+    "load-balance": (
+        Param("tokens", "tokens T (rows of S)", 8, 4, 10),
+        Param("experts", "experts E", 4, 2, 6),
+        Param("top_k", "experts per token k (1: Switch; 2 or more: the HF top-k convention)", 1, 1, 3),
+    ),
 })
 
-KIND_TITLES = {"token-choice": "Token-choice routing", "expert-choice": "Expert-choice routing"}
+KIND_TITLES = {"token-choice": "Token-choice routing", "expert-choice": "Expert-choice routing",
+               "switch": "Switch routing", "load-balance": "Load-balancing loss and router z-loss"}
+# The token-choice family: one top-k routing engine. Switch is top-1, raw probability, with capacity.
+TOKEN_CHOICE = ("token-choice", "switch")
+
+
+def top_k(spec) -> int:
+    return spec.params.get("top_k", 1)
+
+
+def renormalize(spec) -> bool:
+    return spec.params.get("renormalize", False)
+
+
+def capacity_factor(spec):
+    """The capacity factor as a Fraction, or None when capacity is off: '1.25' -> 5/4."""
+    cf = spec.params.get("capacity_factor", "none")
+    return None if cf == "none" else Fraction(cf)
+
+
+def slots(spec):
+    """C = floor(cf * k * T / E), or None: cf 1.0, k 1, T 8, E 4 -> 2."""
+    cf = capacity_factor(spec)
+    return None if cf is None else int(cf * top_k(spec) * spec["tokens"] / spec["experts"])
 
 
 @dataclass(frozen=True)
@@ -128,20 +171,28 @@ def make_spec(kind: str, params: Mapping | None = None, seed: int = 0) -> Spec:
 
 
 def _check_combination(kind: str, v: dict) -> None:
-    rows = 5 ** v["d_model"] - 1  # distinct non-zero router rows with entries in -2..2
+    rows = 5 ** v.get("d_model", 4) - 1  # distinct non-zero router rows with entries in -2..2
     if v["experts"] > rows:
         raise SpecError(f"{v['experts']} experts need d-model >= 2: with d-model {v['d_model']} "
                         f"there are only {rows} different router rows")
-    if kind == "token-choice":
-        k, e = v["top_k"], v["experts"]
+    if kind == "load-balance" and v["top_k"] >= v["experts"]:
+        raise SpecError(f"top-k ({v['top_k']}) must be less than experts ({v['experts']})")
+    if kind in TOKEN_CHOICE:
+        k, e = v.get("top_k", 1), v["experts"]
         if k >= e:
             raise SpecError(f"top-k ({k}) must be less than experts ({e}): "
                             "with k = E every expert gets every token and nothing is routed")
+        cf = v.get("capacity_factor", "none")
+        if cf != "none":
+            c = int(Fraction(cf) * k * v["tokens"] / e)
+            if not 1 <= c < v["tokens"]:
+                raise SpecError(f"capacity factor {cf} gives C = floor({cf} × {k} × {v['tokens']} / {e}) = {c} "
+                                f"slots per expert; a sheet needs 1 <= C < tokens ({v['tokens']})")
         distinct = MAX_SPREAD[v["gate"]] + 1
         if k + 1 > distinct:
             raise SpecError(f"top-k ({k}) needs {k + 1} different scores per token, but with "
                             f"{v['gate']} the powers stay <= 81 only for top-k <= {distinct - 1}")
-    else:
+    elif kind == "expert-choice":
         c, t = v["capacity"], v["tokens"]
         if c >= t:
             raise SpecError(f"capacity ({c}) must be less than tokens ({t}): "
@@ -153,13 +204,14 @@ def _check_combination(kind: str, v: dict) -> None:
 
 def fair_share(spec: Spec):
     """T*k/E for token choice: 6 tokens, top-2, 5 experts -> 12/5."""
-    from fractions import Fraction
-    return Fraction(spec["tokens"] * spec["top_k"], spec["experts"])
+    return Fraction(spec["tokens"] * top_k(spec), spec["experts"])
 
 
 def describe(spec: Spec) -> str:
     """A one-line title: 'Token-choice routing: 6 tokens, 5 experts, top-2, softmax3'."""
     p = spec.params
-    pick = f"top-{p['top_k']} per token" if spec.kind == "token-choice" else f"top-{p['capacity']} per expert"
+    pick = f"top-{top_k(spec)} per token" if spec.kind in TOKEN_CHOICE else f"top-{p['capacity']} per expert"
+    if capacity_factor(spec) is not None:
+        pick += f", capacity factor {p['capacity_factor']}"
     ffn = ", expert FFNs" if p["ffn"] else ""
     return f"{KIND_TITLES[spec.kind]}: {p['tokens']} tokens, {p['experts']} experts, {pick}{ffn}"

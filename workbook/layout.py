@@ -1,0 +1,114 @@
+"""The sheet model: what goes where on the page, for worksheet and key alike.
+
+A Sheet is sections of numbered steps; each section holds boards, and a board places panels the
+"by hand" way (W above, X to the left, the product at the crossing). A panel is a Grid of cells or
+a Figure. A Cell is either given (a number printed on both sheets) or blank (empty on the
+worksheet, the answer on the key). The templates only walk this structure; the helpers below make
+grids from exact values. Leaves out: which steps an exercise has (sheet.py), HTML and file formats.
+"""
+
+from dataclasses import dataclass, field
+
+from workbook.formatting import decimal2, is_whole, pretty
+
+
+@dataclass(frozen=True)
+class Cell:
+    given: str = ""      # printed on both sheets
+    answer: str = ""     # exact answer, key only (blank cells)
+    decimal: str = ""    # 2-decimal value beside a non-integer answer
+    blank: bool = False
+    wide: bool = False   # room for a fraction and its decimal
+    ref: str = ""        # step id and position, e.g. 'probs[2][3]' (1-based)
+
+
+@dataclass(frozen=True)
+class Grid:
+    name: str
+    cells: tuple[tuple[Cell, ...], ...]
+    row_labels: tuple[str, ...] = ()
+    col_labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A drawing: on the key the SVG picture, on the worksheet an empty frame of the same size."""
+
+    name: str
+    svg: str
+    width_mm: float
+    height_mm: float
+
+
+@dataclass(frozen=True)
+class Board:
+    """Panels placed in rows and columns; None leaves a gap. `caption` names the board."""
+
+    panels: tuple[tuple[Grid | Figure | None, ...], ...]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    number: int
+    title: str
+    instruction: str
+    boards: tuple[Board, ...]
+
+
+@dataclass(frozen=True)
+class Sheet:
+    title: str
+    code: str
+    exercise: str
+    seed: int
+    conventions: tuple[str, ...]
+    hand_work: str
+    sections: tuple[Section, ...]
+    paper: str = "a4"
+    blanks: int = field(default=0)
+
+
+def given_grid(name, rows, row_labels=(), col_labels=()) -> Grid:
+    return Grid(name, tuple(tuple(Cell(given=pretty(v)) for v in row) for row in rows),
+                tuple(row_labels), tuple(col_labels))
+
+
+def answer_cell(value, ref: str, wide: bool, places: int = 2) -> Cell:
+    text = pretty(value)
+    dec = "" if is_whole(value) else decimal2(value, places).replace("-", "−")
+    if not value.is_Rational and len(text) > 9:
+        text = ""  # long e-expressions: the decimal alone on the page, the exact form in JSON
+    return Cell(answer=text, decimal=dec, blank=True, wide=wide, ref=ref)
+
+
+def blank_grid(name, step_id, rows, row_labels=(), col_labels=(), wide=False, width=None, places=2) -> Grid:
+    """Blank cells for the exact values in `rows`; ragged rows are padded to `width` blanks."""
+    width = width if width is not None else max((len(r) for r in rows), default=0)
+    cells = []
+    for i, row in enumerate(rows):
+        line = [answer_cell(v, f"{step_id}[{i + 1}][{j + 1}]", wide, places) for j, v in enumerate(row)]
+        line += [Cell(blank=True, wide=wide, ref=f"{step_id}[{i + 1}][{j + 1}]")
+                 for j in range(len(row), width)]
+        cells.append(tuple(line))
+    return Grid(name, tuple(cells), tuple(row_labels), tuple(col_labels))
+
+
+def labels(prefix: str, n: int) -> tuple[str, ...]:
+    return tuple(f"{prefix}{i + 1}" for i in range(n))
+
+
+def ordinal(i: int) -> str:
+    """0 -> '1st', 3 -> '4th'."""
+    return ("1st", "2nd", "3rd")[i] if i < 3 else f"{i + 1}th"
+
+
+def cells(sections):
+    """Every cell of the sheet, in reading order."""
+    for sec in sections:
+        for board in sec.boards:
+            for row in board.panels:
+                for grid in row:
+                    if isinstance(grid, Grid):
+                        for line in grid.cells:
+                            yield from line
