@@ -3,10 +3,12 @@ and on random parameter choices (hypothesis)."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import SEEDS, solved
 from workbook.errors import GenerationError, SpecError
+from workbook.presets import presets
 from workbook.solve import solve
 from sympy import Rational as R
 
@@ -100,9 +102,22 @@ def check_capacity(sol, k, load) -> None:
     assert int(cf * k * T / E) >= max(load) > int((cf - R(1, 100)) * k * T / E), sol.code
 
 
-def test_contract_holds_for_every_preset_and_seed(preset_name):
+# Routing and load balance are checked here; every other kind's contract lives in its own
+# tests/test_kind_*.py, over all of its presets and the same seeds.
+HERE = ("token-choice", "expert-choice", "switch", "load-balance")
+
+
+@pytest.mark.parametrize("name", [p.name for p in presets() if p.exercise in HERE])
+def test_contract_holds_for_every_preset_and_seed(name):
     for seed in SEEDS:
-        check_contract(solved(preset_name, seed))
+        check_contract(solved(name, seed))
+
+
+def test_every_preset_has_a_contract_test():
+    import pathlib
+    kinds = {p.exercise for p in presets()} - set(HERE)
+    files = {f.name for f in pathlib.Path(__file__).parent.glob("test_kind_*.py")}
+    assert {f"test_kind_{k.replace('-', '_')}.py" for k in kinds} <= files
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -36,6 +36,7 @@ def test_exact_agrees_with_float_for_every_step(preset_name):
             np.testing.assert_allclose(exact, approx, rtol=1e-9, atol=1e-9, err_msg=f"{sol.code} {step.id}")
 
 
+@pytest.mark.parametrize("preset_name", [p.name for p in presets() if p.exercise in REQUIRED])
 def test_every_required_step_is_there(preset_name):
     sol = solved(preset_name, 0)
     need = REQUIRED[sol.spec.kind] | ({"output"} if sol.spec.params.get("ffn") else set())
@@ -47,6 +48,8 @@ def test_every_required_step_is_there(preset_name):
 
 
 def test_rows_of_p_sum_to_one_exactly(preset_name):
+    if "probs" not in solved(preset_name, 0).has:
+        return  # kinds without router probabilities (sizing, quantize, ...)
     for seed in range(20):
         sol = solved(preset_name, seed)
         for row in sol.step("probs").exact:

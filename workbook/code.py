@@ -20,6 +20,9 @@ _SLOTS = (
     ("switch", ()),
     ("token-choice", ()),
     ("load-balance", ()),
+    ("sizing", ()),
+    ("expert-parallel", ()),
+    ("quantize", ()),
 )
 _VERSIONS = 16
 _KIND_RADIX = 16

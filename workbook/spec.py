@@ -111,12 +111,35 @@ KINDS: Mapping[str, tuple[Param, ...]] = MappingProxyType({
         Param("experts", "experts E", 4, 2, 6),
         Param("top_k", "experts per token k (1: Switch; 2 or more: the HF top-k convention)", 1, 1, 3),
     ),
+    "sizing": (
+        Param("config", "the model: a small generated one, or a published configuration", "generated",
+              choices=("generated", "mixtral-8x7b", "eight-experts")),
+    ),
+    "expert-parallel": (
+        Param("devices", "devices D", 2, 2, 4),
+        Param("experts", "experts E, spread evenly over the devices", 4, 2, 8),
+        Param("tokens", "tokens that start on each device", 3, 1, 4),
+        Param("top_k", "experts per token k", 2, 1, 2),
+        Param("d_model", "values per token vector (d_model)", 4096, 1, 8192),
+        Param("bytes", "bytes per value (2 for bf16)", 2, 1, 4),
+    ),
+    "quantize": (
+        Param("experts", "experts, each quantised with its own scale", 2, 1, 4),
+        Param("rows", "rows of each expert's weight matrix", 2, 1, 4),
+        Param("cols", "columns of each expert's weight matrix", 3, 1, 6),
+        Param("bits", "target format", "both", choices=("int8", "int4", "both")),
+        Param("model", "the whole model of the memory question", "mixtral-8x7b",
+              choices=("mixtral-8x7b", "deepseek-v3")),
+    ),
 })
 
 KIND_TITLES = {"token-choice": "Token-choice routing", "expert-choice": "Expert-choice routing",
-               "switch": "Switch routing", "load-balance": "Load-balancing loss and router z-loss"}
+               "switch": "Switch routing", "load-balance": "Load-balancing loss and router z-loss",
+               "sizing": "Sizing: parameters, FLOPs and memory", "expert-parallel": "Expert parallelism",
+               "quantize": "Quantising expert weights"}
 # The token-choice family: one top-k routing engine. Switch is top-1, raw probability, with capacity.
 TOKEN_CHOICE = ("token-choice", "switch")
+ROUTING = TOKEN_CHOICE + ("expert-choice",)
 
 
 def top_k(spec) -> int:
@@ -171,8 +194,8 @@ def make_spec(kind: str, params: Mapping | None = None, seed: int = 0) -> Spec:
 
 
 def _check_combination(kind: str, v: dict) -> None:
-    rows = 5 ** v.get("d_model", 4) - 1  # distinct non-zero router rows with entries in -2..2
-    if v["experts"] > rows:
+    rows = 5 ** v["d_model"] - 1 if kind in ROUTING else 0  # distinct router rows with entries in -2..2
+    if kind in ROUTING and v["experts"] > rows:
         raise SpecError(f"{v['experts']} experts need d-model >= 2: with d-model {v['d_model']} "
                         f"there are only {rows} different router rows")
     if kind == "load-balance" and v["top_k"] >= v["experts"]:
