@@ -23,6 +23,7 @@ _SLOTS = (
     ("sizing", ()),
     ("expert-parallel", ()),
     ("quantize", ()),
+    ("router-gradient", ()),
 )
 _VERSIONS = 16
 _KIND_RADIX = 16

@@ -9,11 +9,12 @@ solve.py checks steps against forward; sheet.py numbers the sections. The routin
 which these modules may reuse. Leaves out: the command line and every file format.
 """
 
-from workbook.kinds import expert_parallel, load_balance, quantize, sizing
+from workbook.kinds import expert_parallel, load_balance, quantize, router_gradient, sizing
 
 KIND_MODULES = {
     "load-balance": load_balance,
     "sizing": sizing,
     "expert-parallel": expert_parallel,
     "quantize": quantize,
+    "router-gradient": router_gradient,
 }

@@ -1,0 +1,172 @@
+"""Backward through a top-k router: from the upstream gradient to dL/dw and dL/ds, by hand.
+
+Given each token's router scores s (E integers), its upstream gradient δ = dL/dy (d integers) and
+every expert's output FFN_j(x_t) (d integers), the learner selects the top k, finds the
+renormalised weights w = softmax_b over the selected scores, dL/dw_j = δ · FFN_j(x_t), and
+dL/ds_j = ln(b) · w_j · (dL/dw_j − Σ_i w_i dL/dw_i) for the selected experts: 0 for every other
+expert, because the gradient flows through the soft weights and not through the selection.
+Leaves out: gradients into X and W_r (dL/dW_r = Σ_t dL/ds_t ⊗ x_t is one more product).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import sympy
+
+from workbook.errors import GenerationError
+from workbook.layout import Board, Cell, Grid, blank_grid, given_grid, labels, ordinal
+from workbook.numeric import log_base, well_separated
+from workbook.problem import Matrix, Step, as_matrix
+from workbook.spec import GATE_BASE
+
+_TRIES = 400
+
+
+@dataclass(frozen=True)
+class GradientProblem:
+    """Scores S (T x E), upstream gradients delta (T x d), outputs[t][e] = FFN_e(x_t) (d values)."""
+
+    S: Matrix
+    delta: Matrix
+    outputs: tuple[Matrix, ...]
+
+    def inputs(self) -> dict:
+        return {"S": [list(r) for r in self.S], "delta": [list(r) for r in self.delta],
+                "outputs": [[list(o) for o in row] for row in self.outputs]}
+
+
+def generate(spec) -> GradientProblem:
+    """Seeded: no tie among a token's top k+1 probabilities, powers <= 27, not every token with the
+    same weights, and over the sheet dL/ds of both signs with no token whose gradients are all zero."""
+    T, E, k, d = spec["tokens"], spec["experts"], spec["top_k"], spec["d_model"]
+    rng = np.random.default_rng(spec.seed)
+    for _ in range(_TRIES):
+        S = np.array([_row(rng, E, k, spec["gate"]) for _ in range(T)])
+        delta = rng.integers(-2, 3, size=(T, d))
+        outputs = rng.integers(-2, 3, size=(T, E, d))
+        problem = GradientProblem(as_matrix(S), as_matrix(delta), tuple(as_matrix(o) for o in outputs))
+        f = forward(spec, problem)
+        g = f["grad_s"]
+        rows_alive = (np.abs(g).max(axis=1) > 1e-9).all()
+        varied = T == 1 or len({tuple(np.round(w, 9)) for w in f["weights"]}) > 1
+        if rows_alive and varied and g.min() < -1e-9 and g.max() > 1e-9:
+            return problem
+    raise GenerationError(f"could not build a hand-friendly router-gradient problem with T={T}, E={E}, k={k}")
+
+
+def _row(rng, E: int, k: int, gate: str) -> np.ndarray:
+    """One token's scores in 0..3 (powers <= 27) whose top k+1 probabilities are well apart."""
+    for _ in range(_TRIES):
+        row = rng.integers(0, 4, size=E)
+        p = np.exp(row * log_base(gate))
+        if well_separated(np.sort(p / p.sum())[::-1][:k + 1]):
+            return row
+    raise GenerationError(f"no token row of {E} scores in 0..3 keeps its top {k + 1} apart")
+
+
+def _power(gate: str, n: int):
+    """('softmax3', 2) -> 9; ('softmax', 2) -> exp(2)."""
+    base = GATE_BASE[gate]
+    return sympy.exp(n) if base == "e" else sympy.Integer(base) ** n
+
+
+def steps(spec, problem: GradientProblem):
+    S, k, gate = problem.S, spec["top_k"], spec["gate"]
+    T, E = len(S), len(S[0])
+    b = GATE_BASE[gate]
+    ln_b = sympy.Integer(1) if b == "e" else sympy.log(b)
+    top = tuple(tuple(sorted(range(E), key=lambda e: (-row[e], e))[:k]) for row in S)
+    yield Step("topk", f"Top-{k} experts per token", f"Each token's {k} largest scores, best first.",
+               tuple(tuple(sympy.Integer(e + 1) for e in row) for row in top), index=True)
+    weights = []
+    for t, row in enumerate(top):
+        low = min(S[t][e] for e in row)
+        powers = [_power(gate, S[t][e] - low) for e in row]
+        weights.append(tuple(sympy.cancel(p / sum(powers)) for p in powers))
+    yield Step("weights", "Weights w (softmax over the selected)",
+               f"w_j = {b}^s_j / Σ_(i selected) {b}^s_i, renormalised over the token's {k} experts.", tuple(weights))
+    grad_w = tuple(tuple(sympy.Integer(sum(a * o for a, o in zip(problem.delta[t], problem.outputs[t][e])))
+                         for e in row) for t, row in enumerate(top))
+    yield Step("grad_w", "dL/dw_j", "dL/dw_j = δ_t · FFN_j(x_t): the dot product of the upstream "
+               "gradient with that expert's output.", grad_w)
+    mean = tuple(sympy.cancel(sum(w * g for w, g in zip(weights[t], grad_w[t]))) for t in range(T))
+    yield Step("mean_grad", "Σ_i w_i dL/dw_i", "The weighted mean of the token's dL/dw.", mean)
+    scaled = tuple(tuple(sympy.cancel(weights[t][top[t].index(e)] * (grad_w[t][top[t].index(e)] - mean[t]))
+                         if e in top[t] else sympy.Integer(0) for e in range(E)) for t in range(T))
+    yield Step("grad_s_scaled", f"dL/ds_j ÷ ln {b}" if b != "e" else "dL/ds_j (ln e = 1)",
+               "w_j (dL/dw_j − Σ_i w_i dL/dw_i) for a selected expert; exactly 0 for every other expert.", scaled)
+    yield Step("grad_s", "dL/ds_j", f"Multiply by ln {b}." if b != "e" else "The same (ln e = 1).",
+               tuple(tuple(ln_b * v for v in row) for row in scaled))
+
+
+def forward(spec, problem: GradientProblem) -> dict:
+    """Matrix form, as autograd does it: dL/ds_sel = ln b · (diag(w) − w wᵀ) dL/dw, scattered into zeros."""
+    S = np.array(problem.S, dtype=float)
+    T, E = S.shape
+    k, lb = spec["top_k"], log_base(spec["gate"])
+    top = np.argsort(-S, axis=1, kind="stable")[:, :k]
+    z = np.take_along_axis(S, top, axis=1) * lb
+    w = np.exp(z - z.max(axis=1, keepdims=True))
+    w /= w.sum(axis=1, keepdims=True)
+    out = np.array(problem.outputs, dtype=float)              # T x E x d
+    grad_w = np.einsum("td,ted->te", np.array(problem.delta, dtype=float), out)
+    grad_w = np.take_along_axis(grad_w, top, axis=1)
+    grad_s = np.zeros((T, E))
+    mean = np.empty(T)
+    for t in range(T):
+        jac = np.diag(w[t]) - np.outer(w[t], w[t])
+        grad_s[t, top[t]] = lb * jac @ grad_w[t]
+        mean[t] = w[t] @ grad_w[t]
+    return {"topk": top + 1, "weights": w, "grad_w": grad_w, "mean_grad": mean,
+            "grad_s_scaled": grad_s / lb, "grad_s": grad_s}
+
+
+def title(spec) -> str:
+    return (f"Router gradient: {spec['tokens']} tokens, {spec['experts']} experts, top-{spec['top_k']}, "
+            f"{spec['gate']}")
+
+
+def conventions(sol) -> tuple[str, ...]:
+    b = GATE_BASE[sol.spec["gate"]]
+    ln = "ln e = 1" if b == "e" else f"ln {b} = {math.log(b):.4f}"
+    return ("Each token's router scores s are given (E per token); every index you write starts at 1.",
+            f"The token's top-{sol.spec['top_k']} experts by score; their weights w = softmax with base {b} over the "
+            f"selected scores only (renormalised, Mixtral): w_j = {b}^s_j / Σ_(i selected) {b}^s_i.",
+            "y_t = Σ_(j selected) w_j FFN_j(x_t). δ_t = dL/dy_t is given, and so is each expert's output FFN_j(x_t).",
+            "dL/dw_j = δ_t · FFN_j(x_t).",
+            f"dL/ds_j = ln {b} · w_j · (dL/dw_j − Σ_i w_i dL/dw_i) for a selected expert ({ln}: softmax with base {b} "
+            f"is softmax(s · ln {b})).",
+            "dL/ds_j = 0 for every expert not selected: top-k has no gradient; it flows only through the soft weights.",
+            "Answers: exact fractions; decimals rounded half up to 2 places.")
+
+
+def hand_work(sol) -> str:
+    T, E, k, d = (sol.spec[n] for n in ("tokens", "experts", "top_k", "d_model"))
+    return f"Hand work: {T * k} weights, {T * k * d} multiply-adds for dL/dw, {T * k * 2} for dL/ds, {T * (E - k)} zeros."
+
+
+def layout(sol) -> list:
+    p, s, spec = sol.problem, sol.step, sol.spec
+    T, E, k = spec["tokens"], spec["experts"], spec["top_k"]
+    tok, exp_ = labels("t", T), labels("E", E)
+    ranks = tuple(ordinal(i) for i in range(k))
+    vec = lambda v: "(" + ", ".join(str(x).replace("-", "−") for x in v) + ")"
+    outputs = Grid("FFN_j(x_t) (given)", tuple(tuple(Cell(given=vec(o), wide=True) for o in row)
+                                                for row in p.outputs), tok, exp_)
+    return [
+        ("Selection and weights", s("topk").instruction + " " + s("weights").instruction, [Board((
+            (given_grid("s (given)", p.S, tok, exp_), blank_grid(f"top-{k}", "topk", s("topk").exact, tok, ranks),
+             blank_grid("w", "weights", s("weights").exact, tok, ranks, wide=True)),
+        ))]),
+        ("dL/dw", s("grad_w").instruction + " " + s("mean_grad").instruction, [Board((
+            (outputs,),
+            (given_grid("δ = dL/dy (given)", p.delta, tok, labels("", spec["d_model"])),
+             blank_grid("dL/dw_j", "grad_w", s("grad_w").exact, tok, ranks, wide=True),
+             blank_grid("Σ w_i dL/dw_i", "mean_grad", [[v] for v in s("mean_grad").exact], tok, ("",), wide=True)),
+        ))]),
+        ("dL/ds", s("grad_s_scaled").instruction + " " + s("grad_s").instruction, [Board((
+            (blank_grid(s("grad_s_scaled").title, "grad_s_scaled", s("grad_s_scaled").exact, tok, exp_, wide=True),),
+            (blank_grid("dL/ds", "grad_s", s("grad_s").exact, tok, exp_, wide=True),),
+        ))]),
+    ]
