@@ -24,6 +24,7 @@ _SLOTS = (
     ("expert-parallel", ()),
     ("quantize", ()),
     ("router-gradient", ()),
+    ("shared-experts", ()),
 )
 _VERSIONS = 16
 _KIND_RADIX = 16

@@ -111,6 +111,15 @@ KINDS: Mapping[str, tuple[Param, ...]] = MappingProxyType({
         Param("experts", "experts E", 4, 2, 6),
         Param("top_k", "experts per token k (1: Switch; 2 or more: the HF top-k convention)", 1, 1, 3),
     ),
+    "shared-experts": (
+        Param("tokens", "tokens T", 4, 2, 6),
+        Param("experts", "routed experts E_r", 4, 3, 6),
+        Param("shared", "shared experts K_s (always on)", 1, 1, 2),
+        Param("top_k", "routed experts per token K_r", 2, 1, 3),
+        Param("d_model", "model width d", 2, 1, 3),
+        Param("variant", "deepseekmoe (softmax, no renormalising) or v3 (sigmoid, bias, scaling)",
+              "deepseekmoe", choices=("deepseekmoe", "v3")),
+    ),
     "router-gradient": (
         Param("tokens", "tokens T", 3, 1, 4),
         Param("experts", "experts E", 4, 3, 6),
@@ -143,7 +152,8 @@ KINDS: Mapping[str, tuple[Param, ...]] = MappingProxyType({
 KIND_TITLES = {"token-choice": "Token-choice routing", "expert-choice": "Expert-choice routing",
                "switch": "Switch routing", "load-balance": "Load-balancing loss and router z-loss",
                "sizing": "Sizing: parameters, FLOPs and memory", "expert-parallel": "Expert parallelism",
-               "quantize": "Quantising expert weights", "router-gradient": "Router gradient"}
+               "quantize": "Quantising expert weights", "router-gradient": "Router gradient",
+               "shared-experts": "Shared and routed experts"}
 # The token-choice family: one top-k routing engine. Switch is top-1, raw probability, with capacity.
 TOKEN_CHOICE = ("token-choice", "switch")
 ROUTING = TOKEN_CHOICE + ("expert-choice",)
@@ -205,7 +215,7 @@ def _check_combination(kind: str, v: dict) -> None:
     if kind in ROUTING and v["experts"] > rows:
         raise SpecError(f"{v['experts']} experts need d-model >= 2: with d-model {v['d_model']} "
                         f"there are only {rows} different router rows")
-    if kind in ("load-balance", "router-gradient") and v["top_k"] >= v["experts"]:
+    if kind in ("load-balance", "router-gradient", "shared-experts") and v["top_k"] >= v["experts"]:
         raise SpecError(f"top-k ({v['top_k']}) must be less than experts ({v['experts']})")
     if kind in TOKEN_CHOICE:
         k, e = v.get("top_k", 1), v["experts"]

@@ -9,7 +9,7 @@ solve.py checks steps against forward; sheet.py numbers the sections. The routin
 which these modules may reuse. Leaves out: the command line and every file format.
 """
 
-from workbook.kinds import expert_parallel, load_balance, quantize, router_gradient, sizing
+from workbook.kinds import expert_parallel, load_balance, quantize, router_gradient, shared_experts, sizing
 
 KIND_MODULES = {
     "load-balance": load_balance,
@@ -17,4 +17,5 @@ KIND_MODULES = {
     "expert-parallel": expert_parallel,
     "quantize": quantize,
     "router-gradient": router_gradient,
+    "shared-experts": shared_experts,
 }
