@@ -519,3 +519,37 @@ def test_sloppy_code_through_key(tmp_path):
     (b,) = [Path(p) for p in sloppy.splitlines()]
     assert a.name == b.name
     assert a.read_bytes() == b.read_bytes()
+
+
+# 9. --set NAME=VALUE for any parameter of any exercise -----------------------------------------
+
+def test_set_changes_a_parameter_of_any_exercise():
+    data = json.loads(ok("solve", "shared-experts-deepseekmoe", "--set", "variant=v3", "--set", "tokens=3").stdout)
+    assert data["params"]["variant"] == "v3" and data["params"]["tokens"] == 3
+    assert "bias_new" in {s["id"] for s in data["steps"]}
+
+
+@pytest.mark.parametrize("assignment, words", [
+    ("variant=v4", ("variant", "v4")),
+    ("foo=1", ("foo", "shared-experts")),
+    ("tokens=x", ("tokens", "whole number")),
+    ("tokens", ("NAME=VALUE",)),
+])
+def test_set_with_bad_input_is_a_one_line_usage_error(assignment, words):
+    assert_one_line_error(run("solve", "shared-experts-deepseekmoe", "--set", assignment), 2, *words)
+
+
+def test_set_does_not_go_with_a_code():
+    code = json.loads(ok("solve", "shared-experts-deepseekmoe").stdout)["code"]
+    assert_one_line_error(run("solve", code, "--set", "tokens=3"), 2, "code")
+
+
+def test_an_internal_error_is_one_line_too(monkeypatch):
+    import workbook.cli as cli_module
+
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(cli_module, "solve", broken)
+    monkeypatch.delenv("MOE_WORKBOOK_DEBUG", raising=False)
+    assert_one_line_error(run("solve", "token-choice-5x6"), 1, "internal error", "boom")

@@ -19,7 +19,7 @@ from workbook.presets import preset, presets
 from workbook.render_json import render_json
 from workbook.sheet import build_sheet
 from workbook.solve import solve
-from workbook.spec import CAPACITY_FACTORS, GATES, MAX_SEED, make_spec
+from workbook.spec import CAPACITY_FACTORS, GATES, MAX_SEED, make_spec, parse_param
 from workbook.write import write_all
 
 DEFAULT_OUT = Path("output")
@@ -94,6 +94,8 @@ def _variant_options(fn):
                      help="Capacity factor cf, C = floor(cf*k*T/E) slots per expert (token-choice, switch)."),
         click.option("--jitter/--no-jitter", default=None, help="Add the jitter question (switch)."),
         click.option("--ffn/--no-ffn", default=None, help="Include the expert FFNs and the combine."),
+        click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
+                     help="Any parameter of the exercise, e.g. --set variant=v3 (repeatable; see the README)."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -108,7 +110,9 @@ def _overrides(kw) -> dict:
 def _spec_for(name: str, seed, kw):
     """A preset name, or a variant code (its parameters are fixed; --seed may change its seed)."""
     if any(p.name == name for p in presets()):
-        return _library(lambda: preset(name).spec(_overrides(kw), seed))
+        chosen = preset(name)
+        sets = dict(_library(parse_param, chosen.exercise, a) for a in kw.get("settings", ()))
+        return _library(lambda: chosen.spec(_overrides(kw) | sets, seed))
     try:
         spec = decode(name)
     except CodeError as err:
@@ -116,7 +120,7 @@ def _spec_for(name: str, seed, kw):
         if looks_like_code(name) and any(ch.isupper() or ch.isdigit() for ch in name):
             raise BadInput(str(err)) from None
         raise BadInput(f"unknown preset {name!r}: choose one of {names}, or give a variant code") from None
-    if _overrides(kw):
+    if _overrides(kw) or kw.get("settings"):
         raise BadInput("a variant code fixes every parameter: only --seed or --seeds may go with it")
     return spec if seed is None else _library(make_spec, spec.kind, spec.params, seed)
 

@@ -242,6 +242,27 @@ def _check_combination(kind: str, v: dict) -> None:
                             "a token that no expert chooses, and with c = T - 1 there is none")
 
 
+def parse_param(kind: str, assignment: str) -> tuple[str, object]:
+    """'variant=v3' for shared-experts -> ('variant', 'v3'); 'tokens=6' -> ('tokens', 6). SpecError if bad."""
+    name, sep, text = assignment.partition("=")
+    name = name.strip().replace("-", "_")
+    schema = {p.name: p for p in KINDS.get(kind, ())}
+    if not sep or name not in schema:
+        known = ", ".join(n.replace("_", "-") for n in schema)
+        raise SpecError(f"--set wants NAME=VALUE with a parameter of {kind} ({known}), not {assignment!r}")
+    p, text = schema[name], text.strip()
+    if p.choices:
+        return name, text
+    if isinstance(p.default, bool):
+        if text.lower() not in ("true", "false", "yes", "no", "1", "0"):
+            raise SpecError(f"{name.replace('_', '-')} must be true or false, not {text!r}")
+        return name, text.lower() in ("true", "yes", "1")
+    try:
+        return name, int(text)
+    except ValueError:
+        raise SpecError(f"{name.replace('_', '-')} must be a whole number, not {text!r}") from None
+
+
 def fair_share(spec: Spec):
     """T*k/E for token choice: 6 tokens, top-2, 5 experts -> 12/5."""
     return Fraction(spec["tokens"] * top_k(spec), spec["experts"])
