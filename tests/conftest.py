@@ -5,6 +5,7 @@ from functools import lru_cache
 
 import pytest
 
+from workbook.errors import GenerationError
 from workbook.presets import presets
 from workbook.solve import solve
 
@@ -20,3 +21,12 @@ def solved(preset_name: str, seed: int):
 @pytest.fixture(params=[p.name for p in presets()])
 def preset_name(request):
     return request.param
+
+
+def solve_or_refused(spec):
+    """The solution, or None when the generator refuses the parameters in its one clear way."""
+    try:
+        return solve(spec)
+    except GenerationError as err:
+        assert "could not build a hand-friendly" in str(err)
+        return None
