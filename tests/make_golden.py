@@ -20,7 +20,8 @@ CODES = ["10JP-81P", "11A7-G1K", "0FKA-8HG", "0FK5-GHJ", "0H2J-RHV",   # routing
          "0XM4-H1P", "0NFP-11P", "6TM4-HHN",                           # switch, top-2 with capacity
          "000Y-T17", "0017-21D",                                        # load balance
          "002H-M15",                                                    # router gradient
-         "006X-WH0", "009Q-WH9"]                                        # shared experts
+         "006X-WH0", "009Q-WH9",                                        # shared experts
+         "1SQZ-Q313", "1SQZ-NB1Z"]                                      # expert parallelism
 
 
 def outputs(code: str) -> dict:

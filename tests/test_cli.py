@@ -553,3 +553,9 @@ def test_an_internal_error_is_one_line_too(monkeypatch):
     monkeypatch.setattr(cli_module, "solve", broken)
     monkeypatch.delenv("MOE_WORKBOOK_DEBUG", raising=False)
     assert_one_line_error(run("solve", "token-choice-5x6"), 1, "internal error", "boom")
+
+
+def test_generate_takes_set_too(tmp_path):
+    ok("generate", "shared-experts-deepseekmoe", "--set", "variant=v3", "--format", "json", "--out", str(tmp_path))
+    (written,) = tmp_path.glob("*.json")
+    assert json.loads(written.read_text())["params"]["variant"] == "v3"

@@ -152,7 +152,8 @@ def generate(preset_name, fmt, paper, out, seed, **kw):
     Example: moe-workbook generate expert-choice-3e-top2 --seed 7 --format pdf
     """
     formats = _library(parse_formats, fmt)
-    spec = _library(lambda: preset(preset_name).spec(_overrides(kw), seed))
+    _library(preset, preset_name)  # an unknown name is refused here: generate takes presets only
+    spec = _spec_for(preset_name, seed, kw)
     _emit(spec, preset_name, formats, SIDES, paper, out)
 
 

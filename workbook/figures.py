@@ -23,8 +23,10 @@ def _svg(width: float, height: float, body: list[str]) -> str:
             + "".join(body) + "</svg>")
 
 
-def load_bars(loads: list[int], capacity: int | None, fair: Fraction) -> tuple[str, float, float]:
-    """[3, 2, 0, 3], C = 2, fair 2 -> bars of 3, 2, 0, 3 with the tops of 3 hatched past C = 2."""
+def load_bars(loads: list[int], capacity: int | None, fair: Fraction, prefix: str = "E",
+              fair_name: str = "fair T·k/E") -> tuple[str, float, float]:
+    """[3, 2, 0, 3], C = 2, fair 2 -> bars E1..E4 of 3, 2, 0, 3, the tops of 3 hatched past C = 2.
+    `prefix` names the bars (d for devices), `fair_name` the dotted line."""
     unit, bar, gap, left, bottom, top = 7.0, 8.0, 4.0, 9.0, 7.0, 5.0
     highest = max(max(loads), capacity or 0, int(fair) + 1)
     width = left + len(loads) * (bar + gap) + 22
@@ -47,14 +49,14 @@ def load_bars(loads: list[int], capacity: int | None, fair: Fraction) -> tuple[s
         if load > kept:
             body.append(f'<rect x="{x}" y="{y(load):g}" width="{bar}" height="{(load - kept) * unit:g}" '
                         'fill="url(#hatch)" stroke="#000" stroke-width="0.3"/>')
-        body.append(f'<text x="{x + bar / 2:g}" y="{base + 3.5:g}" text-anchor="middle">E{e + 1}</text>')
+        body.append(f'<text x="{x + bar / 2:g}" y="{base + 3.5:g}" text-anchor="middle">{prefix}{e + 1}</text>')
         body.append(f'<text x="{x + bar / 2:g}" y="{y(load) - 1:g}" text-anchor="middle" font-weight="bold">{load}</text>')
     end = width - 22
     # the fair-share label moves below the capacity label when the two lines (nearly) meet
     shift = 3.2 if capacity is not None and abs(float(fair) - capacity) * unit < 3 else 0
     body.append(f'<line x1="{left}" y1="{y(fair):g}" x2="{end}" y2="{y(fair):g}" stroke="#000" '
                 'stroke-width="0.3" stroke-dasharray="0.6 0.9"/>'
-                f'<text x="{end + 1}" y="{y(fair) + 0.9 + shift:g}">fair T·k/E = {_number(fair)}</text>')
+                f'<text x="{end + 1}" y="{y(fair) + 0.9 + shift:g}">{fair_name} = {_number(fair)}</text>')
     if capacity is not None:
         body.append(f'<line x1="{left}" y1="{y(capacity):g}" x2="{end}" y2="{y(capacity):g}" stroke="#000" '
                     'stroke-width="0.5" stroke-dasharray="2.5 1.2"/>'
@@ -80,7 +82,7 @@ def routing_arrows(choices: list[list[int]], kept: list[list[int]], experts: int
         body.append(f'<text x="{x_tok - 2}" y="{y_tok(t) + 1:g}" text-anchor="end" font-weight="bold">t{t + 1}</text>')
     for e in range(experts):
         body.append(f'<rect x="{x_exp}" y="{y_exp(e) - 2.5:g}" width="9" height="5" fill="#fff" stroke="#000" '
-                    f'stroke-width="0.3"/><text x="{x_exp + 4.5}" y="{y_exp(e) + 1:g}" text-anchor="middle">E{e + 1}</text>')
+                    f'stroke-width="0.3"/><text x="{x_exp + 4.5}" y="{y_exp(e) + 1:g}" text-anchor="middle">{prefix}{e + 1}</text>')
     for t, (row, marks) in enumerate(zip(choices, kept)):
         for r, (e, ok) in enumerate(zip(row, marks)):
             x1, y1, x2, y2 = x_tok, y_tok(t), x_exp - 0.6, y_exp(e - 1)

@@ -215,8 +215,11 @@ def _check_combination(kind: str, v: dict) -> None:
     if kind in ROUTING and v["experts"] > rows:
         raise SpecError(f"{v['experts']} experts need d-model >= 2: with d-model {v['d_model']} "
                         f"there are only {rows} different router rows")
-    if kind in ("load-balance", "router-gradient", "shared-experts") and v["top_k"] >= v["experts"]:
+    if kind in ("load-balance", "router-gradient", "shared-experts", "expert-parallel") and v["top_k"] >= v["experts"]:
         raise SpecError(f"top-k ({v['top_k']}) must be less than experts ({v['experts']})")
+    if kind == "expert-parallel" and v["experts"] % v["devices"]:
+        raise SpecError(f"experts ({v['experts']}) must be a multiple of devices ({v['devices']}): "
+                        "each device holds E/D experts")
     if kind in TOKEN_CHOICE:
         k, e = v.get("top_k", 1), v["experts"]
         if k >= e:
