@@ -82,7 +82,7 @@ def routing_arrows(choices: list[list[int]], kept: list[list[int]], experts: int
         body.append(f'<text x="{x_tok - 2}" y="{y_tok(t) + 1:g}" text-anchor="end" font-weight="bold">t{t + 1}</text>')
     for e in range(experts):
         body.append(f'<rect x="{x_exp}" y="{y_exp(e) - 2.5:g}" width="9" height="5" fill="#fff" stroke="#000" '
-                    f'stroke-width="0.3"/><text x="{x_exp + 4.5}" y="{y_exp(e) + 1:g}" text-anchor="middle">{prefix}{e + 1}</text>')
+                    f'stroke-width="0.3"/><text x="{x_exp + 4.5}" y="{y_exp(e) + 1:g}" text-anchor="middle">E{e + 1}</text>')
     for t, (row, marks) in enumerate(zip(choices, kept)):
         for r, (e, ok) in enumerate(zip(row, marks)):
             x1, y1, x2, y2 = x_tok, y_tok(t), x_exp - 0.6, y_exp(e - 1)
