@@ -26,7 +26,13 @@ def build_sheet(sol: Solution, paper: str = "a4") -> Sheet:
         title, sections = kind.title(sol.spec), kind.layout(sol)
     numbered = tuple(Section(i + 1, head, text, tuple(boards)) for i, (head, text, boards) in enumerate(sections))
     return Sheet(title, sol.code, sol.spec.kind, sol.spec.seed, conventions(sol), hand_work(sol),
-                 numbered, paper, sum(c.blank for c in cells(numbered)))
+                 numbered, paper, sum(c.blank for c in cells(numbered)), _revision(sol.spec))
+
+
+def _revision(spec) -> int:
+    """1 for the first routing sheets (token choice without capacity, expert choice), 2 otherwise."""
+    first = spec.kind == "expert-choice" or (spec.kind == "token-choice" and capacity_factor(spec) is None)
+    return 1 if first else 2
 
 
 def _routing_sections(sol: Solution) -> list:
