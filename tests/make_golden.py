@@ -21,7 +21,9 @@ CODES = ["10JP-81P", "11A7-G1K", "0FKA-8HG", "0FK5-GHJ", "0H2J-RHV",   # routing
          "000Y-T17", "0017-21D",                                        # load balance
          "002H-M15",                                                    # router gradient
          "006X-WH0", "009Q-WH9",                                        # shared experts
-         "1SQZ-Q313", "1SQZ-NB1Z"]                                      # expert parallelism
+         "1SQZ-Q313", "1SQZ-NB1Z",                                      # expert parallelism
+         "0001-AHH", "0000-TH3", "0001-TH1",                            # sizing
+         "0069-BHT", "007X-KH8"]                                        # quantize
 
 
 def outputs(code: str) -> dict:
