@@ -217,6 +217,9 @@ def _check_combination(kind: str, v: dict) -> None:
                         f"there are only {rows} different router rows")
     if kind in ("load-balance", "router-gradient", "shared-experts", "expert-parallel") and v["top_k"] >= v["experts"]:
         raise SpecError(f"top-k ({v['top_k']}) must be less than experts ({v['experts']})")
+    if kind == "quantize" and v["rows"] * v["cols"] < 2:
+        raise SpecError("a 1 × 1 matrix has nothing to round (its only weight is its own max): "
+                        "give rows × cols >= 2")
     if kind == "expert-parallel" and v["experts"] % v["devices"]:
         raise SpecError(f"experts ({v['experts']}) must be a multiple of devices ({v['devices']}): "
                         "each device holds E/D experts")
