@@ -136,8 +136,10 @@ def list_cmd():
 
     Example: moe-workbook list
     """
+    name_width = max(len(p.name) for p in presets())
+    kind_width = max(len(p.exercise) for p in presets())
     for p in presets():
-        click.echo(f"{p.name:24} {p.exercise:14} {p.title}")
+        click.echo(f"{p.name:{name_width}}  {p.exercise:{kind_width}}  {p.title}")
 
 
 @cli.command()
