@@ -13,16 +13,23 @@ def test_writes_every_file(tmp_path):
 
 
 def test_a_failure_leaves_nothing_behind(tmp_path):
-    # the second file cannot be created (its folder does not exist): the first must not appear either
+    # the second file cannot be created (its folder would be a file): the first must not appear either
+    (tmp_path / "blocker").write_bytes(b"")
     with pytest.raises(OutputError, match="cannot write"):
-        write_all(tmp_path, [("a.pdf", b"A"), ("missing/b.pdf", b"B")])
-    assert list(tmp_path.iterdir()) == []
+        write_all(tmp_path, [("a.pdf", b"A"), ("blocker/b.pdf", b"B")])
+    assert [p.name for p in tmp_path.iterdir()] == ["blocker"]
+
+
+def test_files_in_subfolders(tmp_path):
+    (path,) = write_all(tmp_path, [("students/01-ada-worksheet.pdf", b"A")])
+    assert path == tmp_path / "students" / "01-ada-worksheet.pdf" and path.read_bytes() == b"A"
 
 
 def test_an_existing_file_is_replaced_whole_or_kept(tmp_path):
     (tmp_path / "a.pdf").write_bytes(b"old")
+    (tmp_path / "blocker").write_bytes(b"")
     with pytest.raises(OutputError):
-        write_all(tmp_path, [("a.pdf", b"new"), ("missing/b.pdf", b"B")])
+        write_all(tmp_path, [("a.pdf", b"new"), ("blocker/b.pdf", b"B")])
     assert (tmp_path / "a.pdf").read_bytes() == b"old"
     write_all(tmp_path, [("a.pdf", b"new")])
     assert (tmp_path / "a.pdf").read_bytes() == b"new"

@@ -7,6 +7,7 @@ Leaves out: every computation (the library does it).
 import re
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -19,6 +20,7 @@ from workbook.presets import preset, presets
 from workbook.render_json import render_json
 from workbook.sheet import build_sheet
 from workbook.solve import solve
+from workbook.layout import SCAFFOLDS
 from workbook.spec import CAPACITY_FACTORS, GATES, MAX_SEED, make_spec, parse_param
 from workbook.write import write_all
 
@@ -175,6 +177,67 @@ def key(code, worksheet, fmt, paper, out):
     _emit(spec, spec.kind, formats, ("worksheet",) if worksheet else ("key",), paper, out)
 
 
+@cli.command()
+@click.argument("preset_names", metavar="PRESET...", nargs=-1, required=True)
+@click.option("--variants", type=click.IntRange(1, 500), help="Number of variants (sheets without names).")
+@click.option("--roster", type=click.Path(path_type=Path), help="CSV of student names (column 'name' or the first), optional 'id'.")
+@click.option("--id-column", help="Name of the roster's id column (default: 'id' when present).")
+@click.option("--forms", type=click.IntRange(1, 26), help="Forms A, B, ... of one exam instead of one variant each.")
+@click.option("--seed", type=click.IntRange(0, MAX_SEED), default=1, show_default=True, help="Exam seed: with each student's row it fixes their variants.")
+@click.option("--name", "exam_name", help="Exam name: its folder and its Moodle category (default exam-SEED).")
+@click.option("--out", type=click.Path(path_type=Path), help="Exam folder (default output/NAME).")
+@click.option("--force", is_flag=True, help="Replace the files of an existing exam folder.")
+@click.option("--format", "fmt", default="pdf", show_default=True, help="Comma-separated: pdf, moodle.")
+@click.option("--per-student", is_flag=True, help="Also write each student's own worksheet and key PDFs.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
+@click.option("--title", help="Title printed on every sheet instead of the exercise's own.")
+@click.option("--font-size", type=click.FloatRange(7, 12), help="Base font size in points (default 9).")
+@click.option("--template-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of templates overriding the package's (worksheet.html, key.html, sheet.css).")
+@click.option("--scaffold", type=click.Choice(SCAFFOLDS), default="standard", show_default=True,
+              help="guided: a worked start in each step; exam: only inputs and answer spaces.")
+@click.option("--jobs", type=click.IntRange(1, 64), help="Processes laying out PDFs (default: one per core).")
+def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out, force, fmt, per_student,
+         paper, title, font_size, template_dir, scaffold, jobs):
+    """Write a class set: a variant per student (or forms), every worksheet and every key.
+
+    Example: moe-workbook exam token-choice-ffn --roster class.csv --format pdf,moodle
+    """
+    from workbook.exam import build_exam, plan_exam
+    from workbook.roster import read_roster
+
+    chosen = [_library(preset, name) for name in preset_names]
+    if variants and (roster or forms):
+        raise BadInput("--variants goes alone: with --roster each student gets a variant, with --forms each form")
+    if not (variants or roster or forms):
+        raise BadInput("say who the exam is for: --variants N, --roster FILE or --forms K")
+    kinds = {k.strip().lower() for k in fmt.split(",") if k.strip()}
+    if not kinds or kinds - {"pdf", "moodle"}:
+        raise BadInput(f"unknown exam format in {fmt!r}: choose from pdf, moodle")
+    if id_column and not roster:
+        raise BadInput("--id-column needs --roster")
+    students = _library(read_roster, roster, id_column) if roster else ()
+    exam_name = exam_name or f"exam-{seed}"
+    folder = out or DEFAULT_OUT / _folder_name(exam_name)
+    if folder.exists() and any(folder.iterdir()) and not force:
+        raise click.ClickException(f"exam folder {str(folder)!r} already has files: use --force to replace them")
+    plan = _library(plan_exam, chosen, seed, students, variants or 0, forms or 0)
+    options = {"title": title, "font_size": font_size, "scaffold": scaffold,
+               "template_dir": str(template_dir) if template_dir else ""}
+    moodle = exam_name if "moodle" in kinds else ""
+    with _progress(len(plan), "Laying out") as step:
+        files = _library(build_exam, plan, paper, per_student, moodle, jobs or 0, options, step)
+    if "pdf" not in kinds:
+        files = [(n, b) for n, b in files if not n.endswith(".pdf")]
+    _write(folder, files)
+
+
+def _folder_name(name: str) -> str:
+    """'Midterm 2026 / group A' -> 'Midterm-2026-group-A'."""
+    import re
+    return re.sub(r"[^\w.-]+", "-", name).strip("-.") or "exam"
+
+
 def _emit(spec, name, formats, sides, paper, out) -> None:
     from workbook.course import stem
 
@@ -229,12 +292,19 @@ def build(paper, out):
 
     _library(prepare_dir, out)  # a bad folder fails before minutes of rendering
     chosen = presets()
-    if sys.stdout.isatty():
-        with click.progressbar(length=len(chosen), label="Rendering presets") as bar:
-            files = _library(build_course, paper, chosen, lambda name: bar.update(1))
-    else:
-        files = _library(build_course, paper, chosen)
+    with _progress(len(chosen), "Rendering presets") as step:
+        files = _library(build_course, paper, chosen, step)
     _write(out, files)
+
+
+@contextmanager
+def _progress(total: int, label: str):
+    """A progress bar on a terminal (on stderr), nothing otherwise; yields a one-step callback."""
+    if not sys.stderr.isatty():
+        yield lambda *_: None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield lambda *_: bar.update(1)
 
 
 def main():

@@ -7,7 +7,7 @@ worksheet, the answer on the key). The templates only walk this structure; the h
 grids from exact values. Leaves out: which steps an exercise has (sheet.py), HTML and file formats.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from workbook.formatting import decimal2, is_whole, pretty
 
@@ -70,6 +70,16 @@ class Sheet:
     # Layout revision: 1 keeps the bytes of sheets whose codes were printed before revision 2
     # (key and worksheet headers of equal height) existed; every later exercise uses 2.
     revision: int = 1
+    # A class set's own touches (exam.py): the student's name on the name line and in the footer,
+    # the form letter beside the code, and a font size; all empty for a plain sheet.
+    student: str = ""
+    form: str = ""
+    font_size: float = 0.0
+
+    @property
+    def name_size(self) -> float:
+        """Points for the student's name so that it fits its 78 mm line: 10, down to 5 for long names."""
+        return round(min(10.0, max(5.0, 78 / (0.19 * max(len(self.student), 1)))), 1)
 
 
 def given_grid(name, rows, row_labels=(), col_labels=()) -> Grid:
@@ -115,3 +125,29 @@ def cells(sections):
                     if isinstance(grid, Grid):
                         for line in grid.cells:
                             yield from line
+
+
+SCAFFOLDS = ("guided", "standard", "exam")
+
+
+def scaffolded(sheet: Sheet, level: str) -> Sheet:
+    """How much help the sheet gives. 'standard': as built. 'guided': the first row of every grid
+    to fill is printed filled in, as a worked start. 'exam': only the inputs and the answer
+    spaces: no step instructions and no hand-work line (the conventions box stays)."""
+    if level == "standard":
+        return sheet
+    if level == "exam":
+        sections = tuple(replace(s, instruction="") for s in sheet.sections)
+        return replace(sheet, sections=sections, hand_work="")
+    sections = tuple(replace(s, boards=tuple(replace(b, panels=tuple(tuple(_guided(p) for p in row)
+                                                                    for row in b.panels)) for b in s.boards))
+                     for s in sheet.sections)
+    return replace(sheet, sections=sections, blanks=sum(c.blank for c in cells(sections)))
+
+
+def _guided(panel):
+    if not isinstance(panel, Grid) or not panel.cells:
+        return panel
+    first = tuple(Cell(given=c.answer or c.decimal, wide=c.wide) if c.blank and (c.answer or c.decimal) else c
+                  for c in panel.cells[0])
+    return replace(panel, cells=(first,) + panel.cells[1:])

@@ -4,7 +4,10 @@ The key's template extends the worksheet's and fills only its answer blocks, so 
 same layout. Autoescape is on; CSS is inlined; nothing is fetched. Leaves out: PDF (render_pdf.py).
 """
 
+import base64
+import mimetypes
 from functools import lru_cache
+from pathlib import Path
 
 import jinja2
 
@@ -16,14 +19,28 @@ PAGE_SIZES = {"a4": "A4", "letter": "letter"}
 
 
 @lru_cache(maxsize=None)
-def environment() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+def environment(template_dir: str = "") -> jinja2.Environment:
+    """The package's templates; a school's own folder, when given, overrides any of them."""
+    loaders = [jinja2.FileSystemLoader(template_dir)] if template_dir else []
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders + [jinja2.FileSystemLoader(str(resource_dir("templates")))]),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.globals["embed"] = lambda name: _data_uri(Path(template_dir or resource_dir("templates")), name)
+    return env
 
 
-def render_html(sheet: Sheet, answer_key: bool = False) -> str:
+def _data_uri(folder: Path, name: str) -> str:
+    """embed('logo.png') in a template -> 'data:image/png;base64,...': the file travels inside the
+    HTML, so the PDF step still fetches nothing. Only files inside the template folder."""
+    path = (folder / name).resolve()
+    if folder.resolve() not in path.parents or not path.is_file():
+        raise jinja2.TemplateError(f"embed({name!r}): no such file in the template folder {str(folder)!r}")
+    kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
+
+
+def render_html(sheet: Sheet, answer_key: bool = False, template_dir: str = "") -> str:
     """Sheet -> HTML text of its worksheet, or of its answer key."""
-    template = environment().get_template("key.html" if answer_key else "worksheet.html")
+    template = environment(str(template_dir or "")).get_template("key.html" if answer_key else "worksheet.html")
     return template.render(sheet=sheet, page_size=PAGE_SIZES[sheet.paper], version=__version__)

@@ -38,6 +38,8 @@ def _weasyprint():
         """Refuse every fetch: a sheet is self-contained, never a network or file read."""
 
         def fetch(self, url, headers=None):
+            if url.startswith("data:"):  # inline content (an embedded logo), not a fetch
+                return super().fetch(url, headers)
             raise ValueError(f"moe-workbook fetches nothing: {url}")
 
     return weasyprint, RefuseAll
@@ -58,3 +60,19 @@ def combine(docs: list) -> bytes:
     """Several laid-out documents -> one PDF, pages in order (page numbers stay per sheet)."""
     pages = [page for doc in docs for page in doc.pages]
     return write_pdf(docs[0].copy(pages))
+
+
+_BLANK = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>@page {{ size: {size}; margin: 20mm; }}
+p {{ font-family: "DejaVu Sans", sans-serif; font-size: 8pt; color: #777; text-align: center; margin-top: 120mm; }}
+</style></head><body><p>This page is left blank for double-sided printing.</p></body></html>"""
+
+
+def blank_page(paper: str):
+    """One laid-out blank page of the paper size, to pad a student's sheets to an even count."""
+    if paper not in _blank_pages:
+        size = {"a4": "A4", "letter": "letter"}[paper]
+        _blank_pages[paper] = documents([_BLANK.format(size=size)])[0].pages[0]
+    return _blank_pages[paper]
+
+
+_blank_pages: dict = {}

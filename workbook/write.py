@@ -35,8 +35,10 @@ def write_all(out_dir: Path, files: list[tuple[str, bytes]]) -> list[Path]:
     staged: list[tuple[str, Path]] = []
     try:
         for name, data in files:
-            fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".part")
-            staged.append((tmp, out_dir / name))
+            path = out_dir / name
+            path.parent.mkdir(parents=True, exist_ok=True)  # 'students/01-ada-worksheet.pdf'
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+            staged.append((tmp, path))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
             os.chmod(tmp, mode)

@@ -1,0 +1,222 @@
+"""Class sets: rosters, the plan of variants, the PDFs a teacher prints, the manifest, Moodle XML."""
+
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+from click.testing import CliRunner
+from pypdf import PdfReader
+
+from workbook.cli import cli
+from workbook.exam import build_exam, plan_exam
+from workbook.layout import cells
+from workbook.presets import preset
+from workbook.render_moodle import cell_value, render_moodle
+from workbook.roster import RosterError, Student, read_roster
+from workbook.sheet import build_sheet
+
+NAMES = ["Ada Lovelace", "<b>Bold</b> & Co", "Zoë Ñúñez"]
+
+
+def roster(tmp_path, text: str, encoding="utf-8", name="class.csv"):
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+# Rosters -----------------------------------------------------------------------------------------
+
+def test_roster_with_header_and_ids(tmp_path):
+    students = read_roster(roster(tmp_path, "name,id\nAda Lovelace,17\n  Alan   Turing ,18\n"))
+    assert students == (Student(1, "Ada Lovelace", "17"), Student(2, "Alan Turing", "18"))
+
+
+def test_roster_without_header_takes_the_first_column(tmp_path):
+    assert [s.name for s in read_roster(roster(tmp_path, "Ada\nAlan\n\n"))] == ["Ada", "Alan"]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "cp1252"])
+def test_bom_and_latin1_rosters_read_right(tmp_path, encoding):
+    students = read_roster(roster(tmp_path, "name\nZoë Ñúñez\nJosé\n", encoding))
+    assert [s.name for s in students] == ["Zoë Ñúñez", "José"]
+
+
+@pytest.mark.parametrize("text, words", [
+    ("", "empty"),
+    ("name\n", "no students"),
+    ("name\nAda\nada\n", "same name"),
+    ("name,id\nAda,1\nAlan,1\n", "same id"),
+    ("name\nAda\n" + "x" * 201 + "\n", "longer than 200"),
+])
+def test_bad_rosters_are_refused_in_one_line(tmp_path, text, words):
+    with pytest.raises(RosterError, match=words) as err:
+        read_roster(roster(tmp_path, text))
+    assert "\n" not in str(err.value)
+
+
+def test_same_names_with_different_ids_are_two_students(tmp_path):
+    assert len(read_roster(roster(tmp_path, "name,id\nAda,1\nAda,2\n"))) == 2
+
+
+def test_an_id_column_asked_for_must_exist(tmp_path):
+    with pytest.raises(RosterError, match="no column 'matrikel'"):
+        read_roster(roster(tmp_path, "name\nAda\n"), "matrikel")
+
+
+# The plan ----------------------------------------------------------------------------------------
+
+def codes(plan):
+    return [[sol.code for _, sol in a.solutions] for a in plan]
+
+
+def test_the_same_exam_seed_gives_the_same_set_and_a_new_student_changes_no_one_else():
+    presets = [preset("token-choice-5x6"), preset("expert-choice-3e-top2")]
+    three = tuple(Student(i + 1, n) for i, n in enumerate(NAMES))
+    first = plan_exam(presets, 7, three)
+    assert codes(first) == codes(plan_exam(presets, 7, three))
+    four = plan_exam(presets, 7, three + (Student(4, "Dan"),))
+    assert codes(four)[:3] == codes(first)
+    assert codes(plan_exam(presets, 8, three)) != codes(first)
+    for column in zip(*codes(four)):
+        assert len(set(column)) == len(column)  # every student a different variant
+
+
+def test_forms_share_variants_round_robin():
+    students = tuple(Student(i + 1, f"S{i}") for i in range(5))
+    plan = plan_exam([preset("token-choice-5x6")], 3, students, forms=2)
+    assert [a.form for a in plan] == ["A", "B", "A", "B", "A"]
+    assert codes(plan)[0] == codes(plan)[2] == codes(plan)[4] != codes(plan)[1]
+
+
+# The printed set ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def class_set():
+    students = tuple(Student(i + 1, n, str(100 + i)) for i, n in enumerate(NAMES))
+    plan = plan_exam([preset("token-choice-5x6")], 11, students)
+    return plan, dict(build_exam(plan, per_student=True, moodle="Midterm & <friends>", jobs=2))
+
+
+def test_every_sheet_belongs_to_its_student_and_starts_on_an_odd_page(class_set):
+    plan, files = class_set
+    manifest = json.loads(files["manifest.json"])
+    assert [row["name"] for row in manifest] == NAMES
+    for side, name in (("worksheet", "worksheets.pdf"), ("key", "keys.pdf")):
+        pages = [p.extract_text() for p in PdfReader(io.BytesIO(files[name])).pages]
+        assert len(pages) % 2 == 0
+        for a, row in zip(plan, manifest):
+            first, last = (int(v) for v in row[f"{side}_pages"].split("-"))
+            assert first % 2 == 1
+            code = a.solutions[0][1].code
+            for text in pages[first - 1:last]:
+                assert a.student.name in text and code in text
+                assert all(other not in text for other in NAMES if other != a.student.name)
+        single = PdfReader(io.BytesIO(files[manifest[1][f"{side}_file"]]))
+        assert all(NAMES[1] in p.extract_text() for p in single.pages)
+
+
+def test_manifest_csv_matches_json(class_set):
+    _, files = class_set
+    lines = files["manifest.csv"].decode("utf-8-sig").splitlines()
+    assert lines[0].split(",")[:5] == ["row", "name", "id", "form", "codes"]
+    assert len(lines) == 1 + len(NAMES)
+
+
+def test_names_are_escaped_in_the_html():
+    plan = plan_exam([preset("token-choice-5x6")], 11, (Student(1, "<script>x</script>"),))
+    from workbook.exam import _html_pair
+    worksheet, key = _html_pair(plan[0], plan[0].solutions[0][1], "a4", {})
+    assert "<script>" not in worksheet and "&lt;script&gt;x&lt;/script&gt;" in worksheet
+
+
+def test_a_200_character_name_is_shrunk_to_fit():
+    from dataclasses import replace
+    sheet = build_sheet(plan_exam([preset("token-choice-5x6")], 1, variants=1)[0].solutions[0][1])
+    assert replace(sheet, student="x" * 200).name_size == 5.0
+    assert replace(sheet, student="Ada Lovelace").name_size == 10.0
+
+
+# Moodle ------------------------------------------------------------------------------------------
+
+_FIELD = re.compile(r"\{1:NUMERICAL:=([^:}]+):([^}]+)\}")
+
+
+def test_moodle_xml_has_what_the_importer_requires_and_the_key_values(class_set):
+    plan, files = class_set
+    root = ET.fromstring(files["moodle.xml"])
+    assert root.tag == "quiz"
+    category, *questions = root.findall("question")
+    assert category.get("type") == "category"
+    assert category.find("category/text").text == "$course$/top/Midterm & <friends>"
+    assert len(questions) == len(plan)
+    for q, a in zip(questions, plan):
+        sol = a.solutions[0][1]
+        assert q.get("type") == "cloze"
+        assert q.find("name/text").text.endswith(sol.code)
+        assert q.find("questiontext").get("format") == "html"
+        for tag in ("generalfeedback/text", "penalty", "hidden", "idnumber"):
+            assert q.find(tag) is not None, tag
+        assert q.find("idnumber").text == sol.code
+        fields = _FIELD.findall(q.find("questiontext/text").text)
+        blanks = [c for c in cells(build_sheet(sol).sections) if c.blank and cell_value(c.answer, c.decimal)]
+        assert len(fields) == len(blanks) > 0
+        for (value, tolerance), cell in zip(fields, blanks):
+            m = re.fullmatch(r"(\w+)\[(\d+)\](?:\[(\d+)\])?", cell.ref)
+            if m and m.group(1) in sol.has:  # the exact value from the solution itself
+                step, i, j = sol.step(m.group(1)).exact, int(m.group(2)), int(m.group(3) or 1)
+                if isinstance(step[0], tuple):
+                    exact = step[i - 1][j - 1]
+                else:  # a flat step drawn as one column ([i][1]) or one row ([1][j])
+                    exact = step[(i if j == 1 else j) - 1]
+                assert abs(float(value) - float(exact)) <= 1e-9
+                expected = 0 if exact.is_Integer else max(0.01 * abs(float(exact)), 0.01)
+                assert abs(float(tolerance) - expected) < 1e-6
+
+
+def test_cloze_values_and_tolerances():
+    assert cell_value("−3", "") == (-3.0, 0.0)
+    value, tol = cell_value("27/37", "0.73")
+    assert abs(value - 27 / 37) < 1e-12 and tol == 0.01
+    assert cell_value("", "2.64") == pytest.approx((2.64, 0.0264))
+    assert cell_value("≈93.41", "") == pytest.approx((93.41, 0.9341))
+
+
+# The command -------------------------------------------------------------------------------------
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args), prog_name="moe-workbook")
+
+
+def test_exam_command_writes_the_folder_and_refuses_to_overwrite(tmp_path):
+    path = roster(tmp_path, "name\nAda\nAlan\n", "cp1252")
+    out = tmp_path / "exam"
+    result = run("exam", "token-choice-5x6", "--roster", str(path), "--out", str(out), "--format", "pdf,moodle")
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"worksheets.pdf", "keys.pdf", "manifest.csv", "manifest.json",
+                                              "moodle.xml"}
+    again = run("exam", "token-choice-5x6", "--roster", str(path), "--out", str(out))
+    assert again.exit_code == 1 and "--force" in again.stderr and len(again.stderr.splitlines()) == 1
+    forced = run("exam", "token-choice-5x6", "--roster", str(path), "--out", str(out), "--force", "--format", "moodle")
+    assert forced.exit_code == 0, forced.output
+
+
+@pytest.mark.parametrize("args, words", [
+    (["token-choice-5x6"], "--variants"),
+    (["token-choice-5x6", "--variants", "2", "--forms", "2"], "alone"),
+    (["nosuch", "--variants", "2"], "unknown preset"),
+    (["token-choice-5x6", "--variants", "2", "--format", "docx"], "unknown exam format"),
+    (["token-choice-5x6", "--roster", "/nonexistent/class.csv"], "cannot read roster"),
+    (["token-choice-5x6", "--variants", "2", "--id-column", "id"], "--id-column needs --roster"),
+])
+def test_exam_bad_input_is_one_line(tmp_path, args, words):
+    result = run("exam", *args, "--out", str(tmp_path / "x"))
+    assert result.exit_code == 2, result.output
+    assert len(result.stderr.splitlines()) == 1 and words in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_empty_roster_is_one_line(tmp_path):
+    result = run("exam", "token-choice-5x6", "--roster", str(roster(tmp_path, "")), "--out", str(tmp_path / "x"))
+    assert result.exit_code == 2 and "empty" in result.stderr and len(result.stderr.splitlines()) == 1

@@ -1,0 +1,187 @@
+"""Class sets: one variant per student (or forms A, B, ...), every worksheet and every key.
+
+plan_exam fixes who gets what: a student's variant of each preset comes from the exam seed and the
+student's row (a hash, so running it again gives the same set and adding a student changes no one
+else's sheets); with forms, from the exam seed and the form letter. build_exam lays the sheets out,
+in parallel across the machine's cores (WeasyPrint is imported once per worker), and returns the
+files: worksheets.pdf and keys.pdf in roster order, each student starting on an odd page for
+double-sided printing, a manifest as CSV and JSON, and on request each student's own PDFs and a
+Moodle XML import. Leaves out: reading the roster (roster.py) and writing files (write.py).
+"""
+
+import csv
+import dataclasses
+import hashlib
+import io
+import json
+import os
+import re
+import unicodedata
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+
+from workbook.errors import GenerationError, SpecError
+from workbook.layout import scaffolded
+from workbook.presets import Preset
+from workbook.render_html import render_html
+from workbook.roster import Student
+from workbook.sheet import build_sheet
+from workbook.solve import Solution, solve
+from workbook.spec import Spec, make_spec
+
+MAX_FORMS = 26
+_RESEEDS = 20
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One student's (or one form's) variants: (preset name, solved variant) in exam order."""
+
+    student: Student
+    form: str
+    solutions: tuple[tuple[str, Solution], ...]
+
+    @property
+    def label(self) -> str:
+        """'Ada Lovelace', 'form B', or 'variant 3' for an unnamed sheet."""
+        return self.student.name or (f"form {self.form}" if self.form else f"variant {self.student.row}")
+
+
+def variant_seed(exam_seed: int, who: str, preset: str, attempt: int = 0) -> int:
+    """(7, 'row 3', 'token-choice-ffn') -> a 32-bit seed, the same on every run and machine."""
+    text = f"moe-workbook exam {exam_seed} {who} {preset} {attempt}"
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
+
+
+def plan_exam(presets: list[Preset], exam_seed: int, students: tuple[Student, ...] = (),
+              variants: int = 0, forms: int = 0) -> tuple[Assignment, ...]:
+    """Every student's variants; distinct codes per preset across students (or forms)."""
+    if forms and not 1 <= forms <= MAX_FORMS:
+        raise SpecError(f"--forms must be from 1 to {MAX_FORMS}, not {forms}")
+    if not students:
+        if forms:
+            students = tuple(Student(i + 1, "") for i in range(forms))
+        elif variants >= 1:
+            students = tuple(Student(i + 1, "") for i in range(variants))
+        else:
+            raise SpecError("give --variants N (N >= 1) or --roster FILE")
+    letters = [chr(ord("A") + i) for i in range(forms)]
+    by_key: dict[str, tuple] = {}
+    used: dict[str, set] = {p.name: set() for p in presets}
+    plan = []
+    for s in students:
+        form = letters[(s.row - 1) % forms] if forms else ""
+        key = f"form {form}" if forms else f"row {s.row}"
+        if key not in by_key:
+            by_key[key] = tuple((p.name, _variant(p, exam_seed, key, used[p.name])) for p in presets)
+        plan.append(Assignment(s, form, by_key[key]))
+    return tuple(plan)
+
+
+def _variant(preset: Preset, exam_seed: int, key: str, used: set) -> Solution:
+    """The first derived seed that generates and whose code no other student has."""
+    for attempt in range(_RESEEDS):
+        spec: Spec = make_spec(preset.exercise, preset.params, variant_seed(exam_seed, key, preset.name, attempt))
+        try:
+            sol = solve(spec)
+        except GenerationError:
+            continue
+        if sol.code not in used:
+            used.add(sol.code)
+            return sol
+    raise GenerationError(f"could not find a distinct variant of {preset.name} for {key}")
+
+
+def _html_pair(a: Assignment, sol: Solution, paper: str, options: dict) -> tuple[str, str]:
+    """options: title, font_size, scaffold (guided | standard | exam), template_dir."""
+    sheet = scaffolded(build_sheet(sol, paper), options.get("scaffold") or "standard")
+    sheet = dataclasses.replace(sheet, student=a.student.name, form=a.form,
+                                title=options.get("title") or sheet.title,
+                                font_size=options.get("font_size") or 0.0)
+    folder = options.get("template_dir") or ""
+    return render_html(sheet, False, folder), render_html(sheet, True, folder)
+
+
+def _student_pdfs(job) -> dict:
+    """Worker: one student's worksheets and keys, each side padded to an even number of pages."""
+    from workbook.render_pdf import blank_page, documents, write_pdf
+
+    worksheets, keys, paper, single = job
+    out = {}
+    for side, htmls in (("worksheet", worksheets), ("key", keys)):
+        docs = documents(list(htmls))
+        pages = [page for doc in docs for page in doc.pages]
+        counted = len(pages)
+        if len(pages) % 2:
+            pages.append(blank_page(paper))
+        out[side] = write_pdf(docs[0].copy(pages))
+        out[side + "_pages"] = counted
+        out[side + "_padded"] = len(pages)
+        if single:
+            out[side + "_single"] = write_pdf(docs[0].copy(pages[:counted]))
+    return out
+
+
+def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: bool = False,
+               moodle: str = "", jobs: int = 0, options: dict | None = None,
+               progress: Callable[[str], None] = lambda label: None) -> list[tuple[str, bytes]]:
+    """The exam's files as (name, bytes): worksheets.pdf, keys.pdf, manifest.csv/.json, and
+    students/NN-name-worksheet.pdf ... when per_student, moodle.xml when `moodle` names the exam."""
+    from pypdf import PdfReader, PdfWriter
+
+    options = options or {}
+    work = []
+    for a in plan:
+        pairs = [_html_pair(a, sol, paper, options) for _, sol in a.solutions]
+        work.append(([w for w, _ in pairs], [k for _, k in pairs], paper, per_student))
+    results = []
+    workers = jobs or min(os.cpu_count() or 1, len(work))
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for a, result in zip(plan, pool.map(_student_pdfs, work)):
+                results.append(result)
+                progress(a.label)
+    else:
+        for a, job in zip(plan, work):
+            results.append(_student_pdfs(job))
+            progress(a.label)
+    files, rows = [], []
+    merged = {side: PdfWriter() for side in ("worksheet", "key")}
+    first = {"worksheet": 1, "key": 1}
+    for number, (a, result) in enumerate(zip(plan, results), 1):
+        stem = f"students/{number:02d}-{_slug(a.label)}"
+        row = {"row": a.student.row, "name": a.student.name, "id": a.student.id, "form": a.form,
+               "codes": " ".join(sol.code for _, sol in a.solutions),
+               "presets": " ".join(name for name, _ in a.solutions)}
+        for side in ("worksheet", "key"):
+            merged[side].append(PdfReader(io.BytesIO(result[side])))
+            row[f"{side}_pages"] = f"{first[side]}-{first[side] + result[side + '_pages'] - 1}"
+            first[side] += result[side + "_padded"]
+            if per_student:
+                files.append((f"{stem}-{side}.pdf", result[side + "_single"]))
+                row[f"{side}_file"] = f"{stem}-{side}.pdf"
+        rows.append(row)
+    for side, name in (("worksheet", "worksheets.pdf"), ("key", "keys.pdf")):
+        buffer = io.BytesIO()
+        merged[side].write(buffer)
+        files.insert(0 if side == "worksheet" else 1, (name, buffer.getvalue()))
+    files += [("manifest.csv", _csv(rows)), ("manifest.json", (json.dumps(rows, indent=1, ensure_ascii=False) + "\n").encode())]
+    if moodle:
+        from workbook.render_moodle import render_moodle
+        files.append(("moodle.xml", render_moodle(moodle, plan, paper).encode()))
+    return files
+
+
+def _csv(rows: list[dict]) -> bytes:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet programs read UTF-8 names
+
+
+def _slug(label: str) -> str:
+    """'Zoë O'Brien <b>' -> 'zoe-o-brien-b' (ASCII letters and digits only, at most 40 characters)."""
+    ascii_text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40] or "student"

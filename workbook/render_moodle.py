@@ -1,0 +1,100 @@
+"""Moodle XML: one embedded-answers (Cloze) question per student variant and exercise.
+
+The file follows Moodle's question XML format: a <quiz> holding a category question (the exam's
+own category, under the course's top) and one <question type="cloze"> per sheet, each with its
+<name>, <questiontext format="html"> (the sheet's conventions, steps and grids as HTML tables,
+every blank a NUMERICAL field {1:NUMERICAL:=value:tolerance}), <generalfeedback>, <penalty>,
+<hidden> and <idnumber> (the variant code). Whole numbers must be exact; any other value is
+accepted within 1% or one unit of its last printed decimal place, whichever is larger, so an exact
+fraction typed as a decimal is right. Pictures to draw stay on paper. Leaves out: grading
+anything Moodle cannot check (drawings) and uploading.
+"""
+
+import html
+import re
+from fractions import Fraction
+from xml.sax.saxutils import escape
+
+from workbook.layout import Figure, Grid
+from workbook.sheet import build_sheet
+
+_NUMBER = re.compile(r"-?\d+(/\d+)?|-?\d*\.\d+")
+
+
+def cell_value(answer: str, decimal: str) -> tuple[float, float] | None:
+    """A blank's (value, tolerance): ('27/37', '0.73') -> (0.7297..., 0.01); ('−3', '') -> (-3.0, 0)."""
+    text = answer.replace("−", "-").replace("≈", "").replace(",", "").strip()
+    dec = decimal.replace("−", "-").replace("≈", "").strip()
+    if _NUMBER.fullmatch(text) and "/" not in text and "." not in text and not dec:
+        return float(int(text)), 0.0
+    if _NUMBER.fullmatch(text):
+        value = float(Fraction(text))
+    elif dec and _NUMBER.fullmatch(dec):
+        value = float(dec)  # an e- or ln-expression: its printed decimal
+    else:
+        return None
+    places = len(dec.split(".")[1]) if "." in dec else len(text.split(".")[1]) if "." in text else 2
+    return value, max(0.01 * abs(value), 10.0 ** -places)
+
+
+def _field(value: float, tolerance: float) -> str:
+    return f"{{1:NUMERICAL:={value:.12g}:{tolerance:.6g}}}"
+
+
+def _grid(grid: Grid) -> str:
+    rows = []
+    if grid.col_labels:
+        rows.append("<tr><th></th>" + "".join(f"<th>{html.escape(c)}</th>" for c in grid.col_labels) + "</tr>")
+    for i, line in enumerate(grid.cells):
+        label = grid.row_labels[i] if i < len(grid.row_labels) else ""
+        cells = []
+        for cell in line:
+            if not cell.blank:
+                cells.append(f"<td>{html.escape(cell.given)}</td>")
+                continue
+            answer = cell_value(cell.answer, cell.decimal)
+            cells.append(f"<td>{_field(*answer)}</td>" if answer else "<td></td>")
+        rows.append(f"<tr><th>{html.escape(label)}</th>" + "".join(cells) + "</tr>")
+    return (f"<table border=\"1\" style=\"border-collapse: collapse; margin: 4px 0\"><caption>"
+            f"{html.escape(grid.name)}</caption>{''.join(rows)}</table>")
+
+
+def question_html(sheet) -> str:
+    parts = [f"<p><b>{html.escape(sheet.title)}</b> (variant {sheet.code})</p>", "<ul>"]
+    parts += [f"<li>{html.escape(line)}</li>" for line in sheet.conventions] + ["</ul>"]
+    for section in sheet.sections:
+        parts.append(f"<h4>Step {section.number} · {html.escape(section.title)}</h4>"
+                     f"<p>{html.escape(section.instruction)}</p>")
+        for board in section.boards:
+            if board.caption:
+                parts.append(f"<p><i>{html.escape(board.caption)}</i></p>")
+            for row in board.panels:
+                for panel in row:
+                    if isinstance(panel, Grid):
+                        parts.append(_grid(panel))
+                    elif isinstance(panel, Figure):
+                        parts.append(f"<p><i>{html.escape(panel.name)}: draw it on the printed sheet.</i></p>")
+    return "\n".join(parts)
+
+
+def render_moodle(exam: str, plan, paper: str = "a4") -> str:
+    """The whole exam as Moodle XML text: a category, then one cloze question per sheet."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>",
+           '  <question type="category">',
+           f"    <category><text>$course$/top/{escape(exam)}</text></category>",
+           '    <info format="html"><text></text></info>',
+           "  </question>"]
+    for a in plan:
+        for name, sol in a.solutions:
+            sheet = build_sheet(sol, paper)
+            text = question_html(sheet).replace("]]>", "]]]]><![CDATA[>")
+            out += ['  <question type="cloze">',
+                    f"    <name><text>{escape(f'{exam} · {a.label} · {name} · {sol.code}')}</text></name>",
+                    f'    <questiontext format="html"><text><![CDATA[{text}]]></text></questiontext>',
+                    '    <generalfeedback format="html"><text></text></generalfeedback>',
+                    "    <penalty>0.3333333</penalty>",
+                    "    <hidden>0</hidden>",
+                    f"    <idnumber>{escape(sol.code)}</idnumber>",
+                    "  </question>"]
+    out.append("</quiz>")
+    return "\n".join(out) + "\n"
