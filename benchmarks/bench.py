@@ -42,7 +42,7 @@ except ImportError:
 # pairs_from_build: take each preset's PDF pair time from the in-process build_course() run (it
 # does the same work per preset) instead of rendering the pairs a second time; keeps --quick short.
 FULL = {"seeds": 200, "solve_reps": 3, "pdf_reps": 3, "build_reps": 2, "startup_reps": 3, "pairs_from_build": False}
-QUICK = {"seeds": 30, "solve_reps": 1, "pdf_reps": 1, "build_reps": 1, "startup_reps": 3, "pairs_from_build": True}
+QUICK = {"class_size": 6, "seeds": 30, "solve_reps": 1, "pdf_reps": 1, "build_reps": 1, "startup_reps": 3, "pairs_from_build": True}
 STARTUP_PRESET = "token-choice-5x6"
 
 
@@ -304,6 +304,35 @@ def startup(fig: Figures, cfg: dict) -> None:
     fig.add("startup solve modules imported", len(modules), "modules")
 
 
+def class_set(fig: Figures, cfg: dict) -> None:
+    """6. The exam: a class set of token-choice-ffn (worksheet + key per student), laid out on one
+    process and on every core: seconds, seconds per page, and the speed-up from parallel layout.
+    The target is under 10 s for 30 students on a 2-core machine."""
+    from workbook.exam import build_exam, plan_exam
+    from workbook.presets import preset
+
+    students = cfg.get("class_size", 30)
+    cores = os.cpu_count() or 1
+    plan = plan_exam([preset("token-choice-ffn")], 1, variants=students)
+    timings = {}
+    for jobs in sorted({1, cores}):
+        note(f"exam token-choice-ffn --variants {students}, {jobs} process(es)")
+        start = time.perf_counter()
+        files = dict(build_exam(plan, jobs=jobs))
+        timings[jobs] = time.perf_counter() - start
+        fig.add(f"class set of {students} ({jobs} process{'es' if jobs > 1 else ''})", timings[jobs], "s", 2)
+    from pypdf import PdfReader
+    import io
+    pages = sum(len(PdfReader(io.BytesIO(files[n])).pages) for n in ("worksheets.pdf", "keys.pdf"))
+    fig.add("class set pages (worksheets + keys, with blank pads)", pages, "pages")
+    fig.add("class set seconds per page", timings[cores] / pages, "s", 3)
+    fig.add("class set speed-up from parallel layout", timings[1] / timings[cores], "x", 2)
+    if students == 30:
+        fig.add("class set target (30 students under 10 s) met", "yes" if timings[cores] < 10 else "no")
+    else:
+        fig.add("class set target (30 students under 10 s) met", f"not measured ({students} students in a quick run)")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions: a smoke run under a minute")
@@ -320,6 +349,7 @@ def main(argv=None) -> int:
     course = pdf_pairs(fig, cfg)
     build_job(fig, cfg, course)
     startup(fig, cfg)
+    class_set(fig, cfg)
     load(fig, "at end")
     fig.add("total run time", time.perf_counter() - run_start, "s", 1)
 
