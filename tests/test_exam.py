@@ -220,3 +220,64 @@ def test_exam_bad_input_is_one_line(tmp_path, args, words):
 def test_empty_roster_is_one_line(tmp_path):
     result = run("exam", "token-choice-5x6", "--roster", str(roster(tmp_path, "")), "--out", str(tmp_path / "x"))
     assert result.exit_code == 2 and "empty" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+# Making it the school's own ------------------------------------------------------------------------
+
+def test_forms_print_their_letter_on_every_page(tmp_path):
+    result = run("exam", "token-choice-5x6", "--forms", "2", "--out", str(tmp_path / "f"))
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "f" / "manifest.json").read_text())
+    assert [row["form"] for row in manifest] == ["A", "B"]
+    pages = [p.extract_text() for p in PdfReader(str(tmp_path / "f" / "worksheets.pdf")).pages]
+    for row in manifest:
+        first, last = (int(v) for v in row["worksheet_pages"].split("-"))
+        assert all(f"form {row['form']}" in text for text in pages[first - 1:last])
+
+
+def test_template_dir_overrides_a_template_and_embeds_a_logo(tmp_path):
+    from workbook.exam import _html_pair
+    from workbook.render_pdf import render_pdf
+    from workbook.resources import resource_dir
+
+    folder = tmp_path / "school"
+    folder.mkdir()
+    (folder / "sheet.css").write_text((resource_dir("templates") / "sheet.css").read_text() + "\n/* Hill School */\n")
+    page = (resource_dir("templates") / "worksheet.html").read_text()
+    (folder / "worksheet.html").write_text(page.replace("<header>", '<header><img alt="logo" src="{{ embed(\'logo.svg\') }}">', 1))
+    (folder / "logo.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" width="20" height="10">'
+                                     '<rect width="20" height="10"/></svg>')
+    plan = plan_exam([preset("token-choice-5x6")], 1, variants=1)
+    worksheet, key = _html_pair(plan[0], plan[0].solutions[0][1], "a4", {"template_dir": str(folder)})
+    for page_html in (worksheet, key):  # the key extends the school's worksheet
+        assert "/* Hill School */" in page_html and "data:image/svg+xml;base64," in page_html
+    assert render_pdf(worksheet).startswith(b"%PDF")  # drawn from the data: URI, nothing fetched
+
+
+def test_embed_refuses_files_outside_the_template_folder(tmp_path):
+    import jinja2
+
+    from workbook.render_html import _data_uri
+    (tmp_path / "inside.png").write_bytes(b"x")
+    assert _data_uri(tmp_path, "inside.png").startswith("data:image/png;base64,")
+    with pytest.raises(jinja2.TemplateError, match="no such file"):
+        _data_uri(tmp_path, "../etc/passwd")
+
+
+def test_scaffolds():
+    from workbook.layout import scaffolded
+    sheet = build_sheet(plan_exam([preset("token-choice-5x6")], 1, variants=1)[0].solutions[0][1])
+    guided = scaffolded(sheet, "guided")
+    assert guided.blanks < sheet.blanks
+    first_blank_grid = guided.sections[0].boards[0].panels[1][1]
+    assert not any(c.blank for c in first_blank_grid.cells[0]) and all(c.blank for c in first_blank_grid.cells[1])
+    exam = scaffolded(sheet, "exam")
+    assert all(s.instruction == "" for s in exam.sections) and exam.hand_work == ""
+    assert exam.blanks == sheet.blanks and scaffolded(sheet, "standard") is sheet
+
+
+def test_title_and_font_size_reach_the_page():
+    from workbook.exam import _html_pair
+    plan = plan_exam([preset("token-choice-5x6")], 1, variants=1)
+    worksheet, _ = _html_pair(plan[0], plan[0].solutions[0][1], "a4", {"title": "Midterm · MoE", "font_size": 10.5})
+    assert "<h1>Midterm · MoE</h1>" in worksheet and "font-size: 10.5pt" in worksheet
