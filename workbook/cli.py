@@ -232,6 +232,70 @@ def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out,
     _write(folder, files)
 
 
+@cli.command()
+@click.argument("code")
+@click.option("--out", type=click.Path(path_type=Path), help="File to write (default: print it).")
+def answers(code, out):
+    """Write a fill-in answer file (TOML) with every blank of a variant's sheet, in sheet order.
+
+    Example: moe-workbook answers 10JP-81P --out my-answers.toml
+    """
+    from workbook.check import answers_template
+
+    spec = _library(decode, code)
+    text = answers_template(build_sheet(_library(solve, spec)))
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        _write(out.parent if str(out.parent) else Path("."), [(out.name, text.encode())])
+
+
+@cli.command()
+@click.argument("code")
+@click.argument("answer_file", type=click.Path(path_type=Path))
+@click.option("--abs-tol", type=click.FloatRange(0, 1), default=0.01, show_default=True, help="Absolute tolerance for decimals.")
+@click.option("--rel-tol", type=click.FloatRange(0, 1), default=0.01, show_default=True, help="Relative tolerance for decimals.")
+@click.option("--show-key", is_flag=True, help="Also print the key's value beside each wrong cell.")
+def check(code, answer_file, abs_tol, rel_tol, show_key):
+    """Grade a filled-in answer file: every cell right or wrong, a score per step, and why.
+
+    Exit status 0 only when every cell is right. Example: moe-workbook check 10JP-81P my-answers.toml
+    """
+    from workbook.check import grade, read_answers
+
+    spec = _library(decode, code)
+    try:
+        text = answer_file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as err:
+        raise BadInput(f"cannot read answer file {str(answer_file)!r}: {getattr(err, 'strerror', None) or err}") from None
+    sol = _library(solve, spec)
+    sheet = build_sheet(sol)
+    report = grade(sol, sheet, _library(read_answers, text, sol.code), abs_tol, rel_tol)
+    for step in report.steps:
+        mark = "ok" if step.right == step.total else "  "
+        click.echo(f"{mark} Step {step.number} · {step.title}: {step.right}/{step.total} right")
+        for reason in step.reasons:
+            click.echo(f"     why: {reason}")
+        for c in report.cells:
+            if c.key.split("_")[0] == f"step{step.number}" and not c.right:
+                given = "nothing" if c.given is None else _shown(c.given)
+                key = f", the key has {_shown(c.want)}" if show_key else ""
+                click.echo(f"     {c.key} row {c.row}, box {c.col}: you wrote {given}{key}")
+    total = len(report.cells)
+    click.echo(f"Overall: {report.right}/{total} right ({100 * report.right / max(total, 1):.0f}%)")
+    sys.exit(0 if report.all_right else 1)
+
+
+def _shown(value) -> str:
+    """Fraction(27, 37) -> '27/37 (0.73)'; 2.5 -> '2.5'; None -> 'an empty box'."""
+    from fractions import Fraction
+    if value is None:
+        return "an empty box"
+    if isinstance(value, Fraction):
+        return str(value) if value.denominator == 1 else f"{value} ({float(value):.2f})"
+    return f"{value:.4g}" if isinstance(value, float) else repr(value)
+
+
 def _folder_name(name: str) -> str:
     """'Midterm 2026 / group A' -> 'Midterm-2026-group-A'."""
     import re

@@ -20,6 +20,7 @@ class Cell:
     blank: bool = False
     wide: bool = False   # room for a fraction and its decimal
     ref: str = ""        # step id and position, e.g. 'probs[2][3]' (1-based)
+    value: object = None  # a blank's exact value (sympy), for checking answers; never printed
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def answer_cell(value, ref: str, wide: bool, places: int = 2) -> Cell:
     dec = "" if is_whole(value) else decimal2(value, places).replace("-", "−")
     if not value.is_Rational and len(text) > 9:
         text = ""  # long e-expressions: the decimal alone on the page, the exact form in JSON
-    return Cell(answer=text, decimal=dec, blank=True, wide=wide, ref=ref)
+    return Cell(answer=text, decimal=dec, blank=True, wide=wide, ref=ref, value=value)
 
 
 def blank_grid(name, step_id, rows, row_labels=(), col_labels=(), wide=False, width=None, places=2) -> Grid:

@@ -6,7 +6,7 @@ the pictures, and the expert FFNs and combine. Leaves out: the sheet model (layo
 pictures' drawing (figures.py), HTML, CSS and every file format.
 """
 
-from sympy import Rational
+from sympy import Integer, Rational
 
 from workbook.figures import load_bars, routing_arrows
 from workbook.formatting import pretty, tenths
@@ -127,7 +127,7 @@ def _jitter_section(sol: Solution):
     u = Grid("u (multipliers)", tuple(tuple(Cell(given=tenths(Rational(v, 10))) for v in row) for row in p.jitter),
              tok, dim)
     js = Grid("S′ = (u ⊙ X) W_rᵀ", tuple(
-        tuple(Cell(answer=tenths(v), blank=True, wide=True, ref=f"jitter_scores[{t + 1}][{e + 1}]")
+        tuple(Cell(answer=tenths(v), blank=True, wide=True, ref=f"jitter_scores[{t + 1}][{e + 1}]", value=v)
               for e, v in enumerate(row)) for t, row in enumerate(s("jitter_scores").exact)), tok, exp_)
     return ("Jitter: does any token change expert?",
             " ".join(s(i).instruction for i in ("jitter_scores", "jitter_choice", "changed")), [Board((
@@ -157,8 +157,9 @@ def _ffn_boards(sol: Solution):
             continue
         one = Cell(given="1")
         copy = Grid("[X_e 1]", tuple(
-            tuple([Cell(answer=str(int(t)), blank=True, ref=f"ffn_tokens[{e + 1}][{i + 1}]")]
-                  + [Cell(answer=pretty(v), blank=True, ref="copy") for v in p.X[int(t) - 1]] + [one])
+            tuple([Cell(answer=str(int(t)), blank=True, ref=f"ffn_tokens[{e + 1}][{i + 1}]", value=t)]
+                  + [Cell(answer=pretty(v), blank=True, ref=f"ffn_x[{e + 1}][{i + 1}][{j + 1}]", value=Integer(v))
+                     for j, v in enumerate(p.X[int(t) - 1])] + [one])
             for i, t in enumerate(rows)), (), ("token",) + dim + ("1",))
         relu_grid = blank_grid("[ReLU(H) 1]", f"ffn_relu[{e + 1}]", relu[e], (), hid)
         relu_grid = Grid(relu_grid.name, tuple(line + (one,) for line in relu_grid.cells), (), hid + ("1",))

@@ -1,0 +1,243 @@
+"""Checking a hand calculation: grading, carried errors, and every common mistake named right.
+
+Each mistaken sheet below is worked out by hand in its test (plain fractions, no workbook code),
+so the diagnosis is tested against an independent wrong calculation."""
+
+import json
+from fractions import Fraction as F
+
+import pytest
+import sympy
+from click.testing import CliRunner
+
+from workbook.check import answers_template, grade, groups, read_answers
+from workbook.cli import cli
+from workbook.problem import Expert, Problem
+from workbook.sheet import build_sheet
+from workbook.solve import solve
+from workbook.spec import make_spec
+
+X = ((1, 0), (0, 1))
+W_ROUTER = ((2, 0), (1, 1), (0, -1))
+EXPERTS = (
+    Expert(W1=((1,), (0,)), b1=(0,), W2=((1, 2),), b2=(0, 0)),
+    Expert(W1=((0,), (1,)), b1=(-1,), W2=((1, 0),), b2=(0, 1)),
+    Expert(W1=((0,), (-1,)), b1=(0,), W2=((1, 1),), b2=(0, 0)),
+)
+
+
+def token_choice(ffn=True):
+    """Scores ((2, 1, 0), (0, 1, -1)); P = (9, 3, 1)/13 and (3, 9, 1)/13; top-2 (1, 2), (2, 1)."""
+    spec = make_spec("token-choice", {"tokens": 2, "experts": 3, "d_model": 2, "d_ff": 1, "top_k": 2, "ffn": ffn}, 0)
+    return solve(spec, Problem(X, W_ROUTER, EXPERTS if ffn else ()))
+
+
+def answers_with(sol, changes: dict) -> dict:
+    """The key's own answers, as an answer file holds them, with some cells changed (by ref)."""
+    sheet = build_sheet(sol)
+    data = {"code": sol.code}
+    for g in groups(sheet):
+        data[g.key] = [[_plain(changes.get(c.ref, c.value if c.value is not None else c.answer or c.decimal))
+                        for c in row] for row in g.rows]
+    return data
+
+
+def _plain(v):
+    if v is None:
+        return ""
+    if isinstance(v, str):
+        return v.replace("≈", "")
+    if isinstance(v, (sympy.Basic,)) and not v.is_Rational:
+        return float(v)
+    return str(v)
+
+
+def diagnose(sol, changes) -> list[str]:
+    report = grade(sol, build_sheet(sol), answers_with(sol, changes))
+    return [r for s in report.steps for r in s.reasons]
+
+
+def test_the_key_itself_is_all_right_and_a_blank_file_all_wrong():
+    sol = token_choice()
+    report = grade(sol, build_sheet(sol), answers_with(sol, {}))
+    assert report.all_right and report.right == len(report.cells)
+    blank = grade(sol, build_sheet(sol), {"code": sol.code})
+    assert blank.right == sum(c.want is None for c in blank.cells)
+
+
+def test_fractions_and_decimals_within_tolerance_are_right():
+    sol = token_choice()
+    answers = answers_with(sol, {"probs[1][1]": "0.69", "probs[1][2]": "6/26", "probs[1][3]": 0.077})
+    assert grade(sol, build_sheet(sol), answers).all_right
+    answers = answers_with(sol, {"probs[1][1]": "0.67"})
+    assert not grade(sol, build_sheet(sol), answers).all_right
+    assert grade(sol, build_sheet(sol), answers, abs_tol=0.03).all_right
+
+
+def test_carried_error_follows_from_an_earlier_step():
+    """The learner writes 3 instead of 2 for s_11; their powers then follow from their own scores:
+    t1 scores (3, 1, 0) -> 3^(3, 1, 0) = (27, 3, 1), sum 31, and P = (27/31, 3/31, 1/31)."""
+    sol = token_choice()
+    changes = {"scores[1][1]": 3, "powers[1][1]": 27, "row_sum[1][1]": 31,
+               "probs[1][1]": F(27, 31), "probs[1][2]": F(3, 31), "probs[1][3]": F(1, 31)}
+    reasons = diagnose(sol, changes)
+    assert "powers: follows from your step 1 (a carried error, not a new one)" in reasons
+    assert "row_sum: follows from your step 2 (a carried error, not a new one)" in reasons
+    assert any(r.startswith("probs: follows from your step 2") for r in reasons)
+
+
+def test_softmax_over_tokens():
+    """Columns instead of rows: E1 scores (2, 0) -> (9, 1)/10; E2 (1, 1) -> 1/2 each; E3 (0, -1) -> (3, 1)/4."""
+    sol = token_choice()
+    wrong = {"probs[1][1]": F(9, 10), "probs[2][1]": F(1, 10), "probs[1][2]": F(1, 2), "probs[2][2]": F(1, 2),
+             "probs[1][3]": F(3, 4), "probs[2][3]": F(1, 4)}
+    assert diagnose(sol, wrong) == ["probs: softmax over the tokens (down each column) instead of over the "
+                                    "experts (along each row)"]
+
+
+def test_e_instead_of_3():
+    """t1: e^(2, 1, 0) / (e² + e + 1) = (0.665, 0.245, 0.090); t2: e^(1, 2, 0) / Σ = (0.245, 0.665, 0.090)."""
+    import math
+    sol = token_choice()
+    z = math.e ** 2 + math.e + 1
+    wrong = {"probs[1][1]": math.e ** 2 / z, "probs[1][2]": math.e / z, "probs[1][3]": 1 / z,
+             "probs[2][1]": math.e / z, "probs[2][2]": math.e ** 2 / z, "probs[2][3]": 1 / z}
+    assert diagnose(sol, wrong) == ["probs: e used where the sheet uses its base (3 or 2)"]
+
+
+def test_weights_not_renormalised():
+    """The chosen probabilities copied: (9/13, 3/13) for both tokens instead of (3/4, 1/4)."""
+    sol = token_choice()
+    wrong = {f"weights[{t}][{r}]": v for t in (1, 2) for r, v in ((1, F(9, 13)), (2, F(3, 13)))}
+    assert diagnose(sol, wrong) == ["weights: the top-k weights not renormalised over the chosen experts"]
+
+
+def test_bottom_k():
+    """The two smallest: t1 P (9, 3, 1)/13 -> E3, E2; t2 (3, 9, 1)/13 -> E3, E1."""
+    sol = token_choice(ffn=False)
+    wrong = {"topk[1][1]": 3, "topk[1][2]": 2, "topk[2][1]": 3, "topk[2][2]": 1}
+    assert diagnose(sol, wrong) == ["topk: the smallest values picked (bottom-k) instead of the largest"]
+
+
+def test_zero_based_indices():
+    """Top-2 written from 0: (0, 1) and (1, 0) instead of (1, 2) and (2, 1)."""
+    sol = token_choice(ffn=False)
+    wrong = {"topk[1][1]": 0, "topk[1][2]": 1, "topk[2][1]": 1, "topk[2][2]": 0}
+    assert diagnose(sol, wrong) == ["topk: indices counted from 0; the sheet counts from 1"]
+
+
+def test_relu_forgotten():
+    """E2 serves t1 and t2: H = x2 - 1 = (-1, 0); kept as -1, the output row is -1·[1, 0] + [0, 1] = (-1, 1)."""
+    sol = token_choice()
+    wrong = {"ffn_relu[2][1][1]": -1, "ffn_out[2][1][1]": -1, "ffn_out[2][1][2]": 1}
+    reasons = diagnose(sol, wrong)
+    assert "ffn_relu: ReLU forgotten: negative values of H kept" in reasons
+
+
+def test_w_untransposed():
+    """Square W_r = ((2, 0), (1, 1)): X W_r takes W's rows as columns: t1 (1, 0) -> (2, 0), t2 (0, 1) -> (1, 1),
+    instead of X W_rᵀ = (2, 1) and (0, 1)."""
+    spec = make_spec("token-choice", {"tokens": 2, "experts": 2, "d_model": 2, "top_k": 1}, 0)
+    sol = solve(spec, Problem(X, ((2, 0), (1, 1))))
+    wrong = {"scores[1][1]": 2, "scores[1][2]": 0, "scores[2][1]": 1, "scores[2][2]": 1}
+    assert diagnose(sol, wrong)[0] == "scores: W_r used untransposed (X W_r instead of X W_rᵀ)"
+
+
+def switch():
+    """The Switch example: P t1 (3/4, 1/4), t2 (9/10, 1/10), t3 (1/4, 3/4), t4 (9/10, 1/10); top-1 E1, E1,
+    E2, E1; C = floor(1.0 · 1 · 4 / 2) = 2; kept (1, 1, 1, 0); t4 dropped."""
+    spec = make_spec("switch", {"tokens": 4, "experts": 2, "d_model": 2, "d_ff": 1, "ffn": True,
+                                "capacity_factor": "1.0"}, 0)
+    return solve(spec, Problem(((1, 0), (2, 0), (0, 1), (1, -1)), ((1, 0), (0, 1)), EXPERTS[:2]))
+
+
+def test_capacity_off_by_one():
+    """C taken as 3: E1 keeps t1, t2 and t4, nothing is dropped: kept (1, 1, 1, 1)."""
+    sol = switch()
+    reasons = diagnose(sol, {"capacity[1][1]": 3, "kept[4][1]": 1})
+    assert "capacity: the capacity off by one (C = floor(cf·k·T/E), rounded down)" in reasons
+
+
+def test_dropped_token_given_x():
+    """t4 = (1, -1) is dropped: the layer gives 0, but the learner writes x4 = (1, -1)."""
+    sol = switch()
+    reasons = diagnose(sol, {"output[4][1]": 1, "output[4][2]": -1})
+    assert reasons == ["output: a dropped token given x instead of 0 (the residual adds x later, outside the layer)"]
+
+
+def test_renormalised_in_expert_choice():
+    """Expert choice, c = 1: each expert's single gate 9/13 renormalised over itself becomes 1."""
+    spec = make_spec("expert-choice", {"tokens": 4, "experts": 3, "d_model": 2, "d_ff": 1, "capacity": 1,
+                                       "ffn": True}, 0)
+    sol = solve(spec, Problem(X + ((0, 0), (0, -1)), W_ROUTER, EXPERTS))
+    wrong = {"gating[1][1]": 1, "gating[2][1]": 1, "gating[3][1]": 1}
+    assert diagnose(sol, wrong) == ["gating: the gates renormalised, which expert choice does not do"]
+
+
+# The commands ------------------------------------------------------------------------------------
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args), prog_name="moe-workbook")
+
+
+def test_answers_then_check_from_the_terminal(tmp_path):
+    sol = token_choice(ffn=False)
+    template = run("answers", "10JP-81P")
+    assert template.exit_code == 0 and 'code = "10JP-81P"' in template.stdout
+    assert "# Step 1 · Router scores" in template.stdout
+    real = solve(make_spec("token-choice", {}, 1))
+    assert real.code == "10JP-81P"
+    path = tmp_path / "mine.toml"
+    right = answers_with(real, {})
+    path.write_text(_toml(right))
+    good = run("check", "10jp 81p", str(path))  # a code typed from paper: case and dashes forgiven
+    assert good.exit_code == 0, good.output
+    assert "Overall: " in good.stdout and "100%" in good.stdout
+    path.write_text(_toml(answers_with(real, {"scores[1][1]": 99})))
+    bad = run("check", "10JP-81P", str(path), "--show-key")
+    assert bad.exit_code == 1 and "step1 row 1, box 1: you wrote 99, the key has" in bad.stdout
+
+
+def _toml(data: dict) -> str:
+    lines = [f'code = "{data["code"]}"']
+    for key, rows in data.items():
+        if key != "code":
+            lines.append(f"{key} = " + json.dumps(rows))
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("args, status, words", [
+    (["check", "10JP-81Q", "x.toml"], 2, "check character"),
+    (["check", "10JP-81P", "/nonexistent.toml"], 2, "cannot read answer file"),
+    (["answers", "nonsense!"], 2, "malformed"),
+])
+def test_check_bad_input_is_one_line(args, status, words):
+    result = run(*args)
+    assert result.exit_code == status and len(result.stderr.splitlines()) == 1 and words in result.stderr
+
+
+def test_an_answer_file_for_another_variant_is_refused(tmp_path):
+    path = tmp_path / "a.toml"
+    path.write_text('code = "11A7-G1K"\n')
+    result = run("check", "10JP-81P", str(path))
+    assert result.exit_code == 2 and "for variant 11A7-G1K" in result.stderr
+
+
+def test_the_template_parses_and_has_every_blank():
+    sol = token_choice()
+    sheet = build_sheet(sol)
+    data = read_answers(answers_template(sheet), sol.code)
+    assert sum(len(row) for g in groups(sheet) for row in data[g.key]) == sum(c.blank for c in
+                                                                             __import__("workbook.layout").layout.cells(sheet.sections))
+
+
+def test_every_preset_checks_its_own_key_as_right_and_a_changed_cell_as_wrong():
+    from workbook.presets import presets
+    for p in presets():
+        sol = solve(p.spec())
+        sheet = build_sheet(sol)
+        report = grade(sol, sheet, answers_with(sol, {}))
+        assert report.all_right, (p.name, [c for c in report.cells if not c.right][:3])
+        target = next(c for c in report.cells if c.want is not None)
+        worse = grade(sol, sheet, answers_with(sol, {target.ref: "12345"}))
+        assert worse.right == report.right - sum(c.ref == target.ref for c in report.cells), p.name
