@@ -276,11 +276,15 @@ def check(code, answer_file, abs_tol, rel_tol, show_key):
         click.echo(f"{mark} Step {step.number} · {step.title}: {step.right}/{step.total} right")
         for reason in step.reasons:
             click.echo(f"     why: {reason}")
-        for c in report.cells:
-            if c.key.split("_")[0] == f"step{step.number}" and not c.right:
+        mine = [c for c in report.cells if c.key.split("_")[0] == f"step{step.number}" and not c.right]
+        empty = [c for c in mine if c.given is None]
+        for c in mine:
+            if c.given is not None or show_key:
                 given = "nothing" if c.given is None else _shown(c.given)
                 key = f", the key has {_shown(c.want)}" if show_key else ""
                 click.echo(f"     {c.key} row {c.row}, box {c.col}: you wrote {given}{key}")
+        if empty and not show_key:
+            click.echo(f"     {len(empty)} box{'es' if len(empty) > 1 else ''} left empty")
     total = len(report.cells)
     click.echo(f"Overall: {report.right}/{total} right ({100 * report.right / max(total, 1):.0f}%)")
     sys.exit(0 if report.all_right else 1)
