@@ -35,7 +35,12 @@ def _json(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
     return [Rendered(".json", render_json(sol).encode())]
 
 
-FORMATS: dict[str, Callable] = {"pdf": _pdf, "html": _html, "json": _json}
+def _interactive(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
+    from workbook.render_interactive import render_interactive
+    return [Rendered("-interactive.html", render_interactive(sol, sheet).encode())]
+
+
+FORMATS: dict[str, Callable] = {"pdf": _pdf, "html": _html, "json": _json, "interactive": _interactive}
 
 
 def parse_formats(text: str) -> tuple[str, ...]:

@@ -1,0 +1,150 @@
+"""The interactive worksheet in a real headless Chromium (Debian's chromium, driven by Playwright).
+
+The page is opened from a file with every network request refused; values are typed into the
+boxes and the marks and reasons are read back."""
+
+import shutil
+
+import pytest
+
+from workbook.layout import cells
+from workbook.presets import preset
+from workbook.render_interactive import render_interactive
+from workbook.sheet import build_sheet
+from workbook.solve import solve
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def variant(tmp_path_factory):
+    sol = solve(preset("token-choice-ffn").spec())
+    sheet = build_sheet(sol)
+    path = tmp_path_factory.mktemp("interactive") / "sheet.html"
+    path.write_text(render_interactive(sol, sheet), encoding="utf-8")
+    return sol, sheet, path
+
+
+@pytest.fixture
+def page(browser, variant):
+    _, _, path = variant
+    page = browser.new_page()
+    problems = []
+    page.on("pageerror", lambda err: problems.append(str(err)))
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file://")
+               else (problems.append(route.request.url), route.abort()))
+    page.goto(path.as_uri())
+    yield page
+    assert problems == []  # no script error, nothing fetched
+    page.close()
+
+
+def blanks(sheet):
+    return [c for c in cells(sheet.sections) if c.blank]
+
+
+def typed(value) -> str:
+    """What a learner types for an exact value: '27/37', '-3', or a decimal for an e-expression."""
+    if value is None:
+        return ""
+    return str(value) if value.is_Rational else f"{float(value):.4f}"
+
+
+def fill(page, sheet, values: dict):
+    """Type into the boxes: {cell ref: text}."""
+    boxes = page.locator("input.cell")
+    for i, c in enumerate(blanks(sheet)):
+        if c.ref in values:
+            boxes.nth(i).fill(values[c.ref])
+
+
+def marks(page, sheet, step_id):
+    out = {}
+    for i, c in enumerate(blanks(sheet)):
+        if c.ref.split("[")[0] == step_id:
+            out[c.ref] = page.locator("input.cell").nth(i).evaluate("e => e.parentElement.className")
+    return out
+
+
+def test_the_answers_are_not_in_the_page_as_text(variant):
+    sol, sheet, path = variant
+    html = path.read_text(encoding="utf-8")
+    fractions = {str(v) for row in sol.step("probs").exact for v in row if not v.is_Integer}
+    assert fractions and not any(f in html for f in fractions)
+    assert "<input" in html and html.count('class="cell"') == len(blanks(sheet))
+
+
+def test_right_and_wrong_boxes_are_marked(page, variant):
+    sol, sheet, _ = variant
+    key = {c.ref: typed(c.value) for c in blanks(sheet) if c.ref.startswith("scores")}
+    key["scores[1][1]"] = str(int(sol.step("scores").exact[0][0]) + 5)
+    fill(page, sheet, key)
+    page.click("#check")
+    got = marks(page, sheet, "scores")
+    assert "wrong" in got.pop("scores[1][1]")
+    assert all("right" in v for v in got.values())
+    from workbook.check import expected
+    total = len(blanks(sheet))
+    empty_by_design = sum(expected(c) is None for c in blanks(sheet))  # padding boxes of ragged tables
+    assert page.inner_text("#overall") == f"Overall: {len(got) + empty_by_design}/{total} right"
+    assert page.inner_text("#step-1 .score") == f"{len(got)}/{len(got) + 1} right"
+
+
+def test_decimals_within_tolerance_and_fractions_are_right(page, variant):
+    sol, sheet, _ = variant
+    probs = sol.step("probs").exact[0]
+    fill(page, sheet, {"probs[1][1]": f"{float(probs[0]):.2f}",             # a decimal within 0.01
+                       "probs[1][2]": f"{probs[1].p * 3}/{probs[1].q * 3}"})  # an unreduced fraction
+    page.click("#check")
+    got = marks(page, sheet, "probs")
+    assert "right" in got["probs[1][1]"] and "right" in got["probs[1][2]"]
+    assert "right" not in got["probs[1][3]"] and "wrong" not in got["probs[1][3]"]  # empty: unmarked
+
+
+def test_a_common_mistake_is_named(page, variant):
+    """Weights not renormalised: the learner copies the chosen probabilities."""
+    sol, sheet, _ = variant
+    probs, topk = sol.step("probs").exact, sol.step("topk").exact
+    values = {f"weights[{t + 1}][{r + 1}]": typed(probs[t][int(e) - 1]) for t, row in enumerate(topk)
+              for r, e in enumerate(row)}
+    fill(page, sheet, values)
+    page.click("#check")
+    step = next(s.number for s in sheet.sections if "weights" in s.instruction.lower() or "Renormalise" in s.instruction)
+    assert "not renormalised" in page.inner_text(f"#step-{step} .reason")
+
+
+def test_a_carried_error_is_marked_as_such(page, variant):
+    """One wrong score; the learner's powers follow from it: 'follows from your step 1'."""
+    sol, sheet, _ = variant
+    scores = [list(r) for r in sol.step("scores").exact]
+    scores[0][0] += 1
+    values = {f"scores[{t + 1}][{e + 1}]": str(v) for t, row in enumerate(scores) for e, v in enumerate(row)}
+    for t, row in enumerate(scores):
+        low = min(row)
+        values.update({f"powers[{t + 1}][{e + 1}]": str(3 ** (v - low)) for e, v in enumerate(row)})
+    fill(page, sheet, values)
+    page.click("#check")
+    assert "follows from your step 1" in page.inner_text("#step-2 .reason")
+
+
+def test_show_step_reveals_one_step(page, variant):
+    sol, sheet, _ = variant
+    page.click("#step-3 .show-step")
+    boxes = page.locator("input.cell")
+    for i, c in enumerate(blanks(sheet)):
+        shown = boxes.nth(i).input_value()
+        if c.ref.startswith("probs"):
+            assert shown == c.answer.replace("−", "-")
+        elif c.ref.startswith("scores"):
+            assert shown == ""
+    page.click("#check")
+    assert all("right" in v for v in marks(page, sheet, "probs").values())

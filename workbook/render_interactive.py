@@ -1,0 +1,72 @@
+"""The interactive worksheet: one self-contained HTML file where every blank is an input box.
+
+It is the worksheet template with an input in each blank (templates/interactive.html extends
+worksheet.html), plus a script: "Check" marks each box right or wrong with the tolerance of
+`moe-workbook check` and says why a step is wrong (a carried error, or one of the common mistakes,
+whose numbers are computed here in Python by solving the problem the wrong way); "Show step"
+fills in one step from the key. The key travels inside the page scrambled (XOR with a key made
+from the variant code, then base64), so it is not there as plain text. Works offline: nothing is
+loaded from anywhere. Leaves out: grading on the server side (check.py does that in a terminal).
+"""
+
+import base64
+import hashlib
+import json
+from fractions import Fraction
+
+from workbook import __version__
+from workbook.check import ABS_TOL, REL_TOL, _cells_of, _step_id, expected
+from workbook.layout import cells
+from workbook.mistakes import MISTAKES
+from workbook.render_html import PAGE_SIZES, environment
+
+
+def _number(value):
+    if value is None:
+        return None
+    if isinstance(value, Fraction):
+        return [value.numerator, value.denominator]
+    return float(value)
+
+
+def key_data(sol, sheet) -> dict:
+    """Everything the page's script needs: each blank's value and shown text, its step, and the
+    numbers each common mistake would have put in a step's boxes."""
+    blanks = [c for c in cells(sheet.sections) if c.blank]
+    numbers = {}
+    for section in sheet.sections:
+        for c in cells((section,)):
+            if c.blank:
+                numbers.setdefault(id(c), section.number)
+    index = {}
+    for i, c in enumerate(blanks):
+        index.setdefault(c.ref, i)
+    mistakes = []
+    for name, mistake in MISTAKES:
+        made = mistake(sol)
+        for changed in made if isinstance(made, list) else [made]:
+            for step_id in changed:
+                wrong = _cells_of(sol, changed, step_id)
+                if wrong and all(ref in index for ref in wrong):
+                    mistakes.append({"name": name, "step": step_id,
+                                     "cells": {index[ref]: _number(v) for ref, v in wrong.items()}})
+    return {"code": sheet.code, "gate": sol.spec.params.get("gate", ""), "abs": ABS_TOL, "rel": REL_TOL,
+            "renormalize": bool(sol.spec.params.get("renormalize", False)),
+            "cells": [{"ref": c.ref, "sid": _step_id(c.ref), "step": numbers[id(c)], "want": _number(expected(c)),
+                       "show": (c.answer or c.decimal).replace("−", "-")} for c in blanks],
+            "mistakes": mistakes}
+
+
+def scramble(data: dict, code: str) -> str:
+    """JSON -> XOR with a SHA-256 keystream of the code -> base64 (the script reverses it)."""
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    stream = hashlib.sha256(code.encode()).digest()
+    return base64.b64encode(bytes(b ^ stream[i % 32] for i, b in enumerate(raw))).decode()
+
+
+def render_interactive(sol, sheet) -> str:
+    """Solution + its sheet -> the interactive HTML page."""
+    template = environment().get_template("interactive.html")
+    return template.render(sheet=sheet, page_size=PAGE_SIZES[sheet.paper], version=__version__, answer_key=False,
+                           key_blob=scramble(key_data(sol, sheet), sheet.code),
+                           key_stream=list(hashlib.sha256(sheet.code.encode()).digest()))
