@@ -148,3 +148,20 @@ def test_show_step_reveals_one_step(page, variant):
             assert shown == ""
     page.click("#check")
     assert all("right" in v for v in marks(page, sheet, "probs").values())
+
+
+def test_weights_from_wrong_probabilities_are_a_carried_error(page, variant):
+    """The learner's t1 probabilities are off (P_11 + 0.1 and P_12 - 0.1); their weights renormalise
+    those same numbers correctly: the weights step follows from the probabilities step."""
+    sol, sheet, _ = variant
+    probs = [[float(v) for v in row] for row in sol.step("probs").exact]
+    probs[0][0] += 0.1
+    probs[0][1] -= 0.1
+    values = {f"probs[{t + 1}][{e + 1}]": f"{v:.6f}" for t, row in enumerate(probs) for e, v in enumerate(row)}
+    for t, row in enumerate(sol.step("topk").exact):
+        picked = [probs[t][int(e) - 1] for e in row]
+        values.update({f"weights[{t + 1}][{r + 1}]": f"{v / sum(picked):.6f}" for r, v in enumerate(picked)})
+    fill(page, sheet, values)
+    page.click("#check")
+    step = next(s.number for s in sheet.sections if "Renormalise" in s.instruction)
+    assert "weights: follows from your step 3" in page.inner_text(f"#step-{step} .reason")
