@@ -174,13 +174,13 @@ def grade(sol, sheet, answers: dict, abs_tol=ABS_TOL, rel_tol=REL_TOL) -> Report
     steps = []
     for number, title in dict.fromkeys((g.number, g.title) for g in groups(sheet)):
         mine = [c for c in results if c.key.split("_")[0] == f"step{number}"]
-        wrong_ids = list(dict.fromkeys(_step_id(c.ref) for c in mine if not c.right))
+        wrong_ids = list(dict.fromkeys(step_id_of(c.ref) for c in mine if not c.right))
         reasons = tuple(r for sid in wrong_ids for r in [_reason(sol, sheet, sid, learner, abs_tol, rel_tol)] if r)
         steps.append(StepResult(number, title, sum(c.right for c in mine), len(mine), reasons))
     return Report(tuple(results), tuple(steps))
 
 
-def _step_id(ref: str) -> str:
+def step_id_of(ref: str) -> str:
     return ref.split("[")[0]
 
 
@@ -188,27 +188,27 @@ def _reason(sol, sheet, step_id, learner, abs_tol, rel_tol) -> str:
     carried = _carried(sol, sheet, step_id, learner, abs_tol, rel_tol)
     if carried:
         return carried
-    mine = {ref: v for ref, v in learner.items() if _step_id(ref) == step_id}
+    mine = {ref: v for ref, v in learner.items() if step_id_of(ref) == step_id}
     for name, mistake in MISTAKES:
         made = mistake(sol)
         for changed in made if isinstance(made, list) else [made]:
             if step_id not in changed:
                 continue
-            wrong = _cells_of(sol, changed, step_id)
+            wrong = mistaken_cells(sol, changed, step_id)
             if wrong is not None and wrong.keys() == mine.keys() and all(
                     is_right(mine[r], wrong[r], abs_tol, rel_tol) for r in mine):
                 return f"{step_id}: {name}"
     return ""
 
 
-def _cells_of(sol, changed: dict, step_id: str):
+def mistaken_cells(sol, changed: dict, step_id: str):
     """The values a learner making the mistake writes in the cells of `step_id`, by cell ref."""
     steps = tuple(dataclasses.replace(s, exact=changed[s.id]) if s.id in changed else s for s in sol.steps)
     try:
         sheet = build_sheet(dataclasses.replace(sol, steps=steps))
     except (IndexError, KeyError, ValueError, TypeError):
         return None
-    return {c.ref: expected(c) for c in cells(sheet.sections) if c.blank and _step_id(c.ref) == step_id}
+    return {c.ref: expected(c) for c in cells(sheet.sections) if c.blank and step_id_of(c.ref) == step_id}
 
 
 # Carried errors: a step recomputed from the learner's own earlier numbers -----------------------
@@ -277,7 +277,7 @@ def _carried(sol, sheet, step_id, learner, abs_tol, rel_tol) -> str:
     if not found:
         return ""
     source, values = found
-    source_cells = {ref: v for ref, v in learner.items() if _step_id(ref) == source}
+    source_cells = {ref: v for ref, v in learner.items() if step_id_of(ref) == source}
     source_right = all(is_right(v, expected(c), abs_tol, rel_tol)
                        for c in cells(sheet.sections) if c.blank and c.ref in source_cells
                        for v in [source_cells[c.ref]])
@@ -285,6 +285,6 @@ def _carried(sol, sheet, step_id, learner, abs_tol, rel_tol) -> str:
         return ""
     if all(ref in learner and values[ref] is not None and is_right(learner[ref], values[ref], abs_tol, rel_tol)
            for ref in values):
-        number = next(g.number for g in groups(sheet) for row in g.rows for c in row if _step_id(c.ref) == source)
+        number = next(g.number for g in groups(sheet) for row in g.rows for c in row if step_id_of(c.ref) == source)
         return f"{step_id}: follows from your step {number} (a carried error, not a new one)"
     return ""

@@ -15,7 +15,7 @@ import json
 from fractions import Fraction
 
 from workbook import __version__
-from workbook.check import ABS_TOL, REL_TOL, _cells_of, _step_id, expected
+from workbook.check import ABS_TOL, REL_TOL, expected, mistaken_cells, step_id_of
 from workbook.layout import cells
 from workbook.mistakes import MISTAKES
 from workbook.render_html import PAGE_SIZES, environment
@@ -46,13 +46,13 @@ def key_data(sol, sheet) -> dict:
         made = mistake(sol)
         for changed in made if isinstance(made, list) else [made]:
             for step_id in changed:
-                wrong = _cells_of(sol, changed, step_id)
+                wrong = mistaken_cells(sol, changed, step_id)
                 if wrong and all(ref in index for ref in wrong):
                     mistakes.append({"name": name, "step": step_id,
                                      "cells": {index[ref]: _number(v) for ref, v in wrong.items()}})
     return {"code": sheet.code, "gate": sol.spec.params.get("gate", ""), "abs": ABS_TOL, "rel": REL_TOL,
             "renormalize": bool(sol.spec.params.get("renormalize", False)),
-            "cells": [{"ref": c.ref, "sid": _step_id(c.ref), "step": numbers[id(c)], "want": _number(expected(c)),
+            "cells": [{"ref": c.ref, "sid": step_id_of(c.ref), "step": numbers[id(c)], "want": _number(expected(c)),
                        "show": (c.answer or c.decimal).replace("−", "-")} for c in blanks],
             "mistakes": mistakes}
 
