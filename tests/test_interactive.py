@@ -92,7 +92,7 @@ def test_right_and_wrong_boxes_are_marked(page, variant):
     got = marks(page, sheet, "scores")
     assert "wrong" in got.pop("scores[1][1]")
     assert all("right" in v for v in got.values())
-    from workbook.check import expected
+    from workbook.values import expected
     total = len(blanks(sheet))
     empty_by_design = sum(expected(c) is None for c in blanks(sheet))  # padding boxes of ragged tables
     assert page.inner_text("#overall") == f"Overall: {len(got) + empty_by_design}/{total} right"

@@ -10,18 +10,16 @@ Leaves out: files and the command line (cli.py), and the browser (render_interac
 """
 
 import dataclasses
-import re
 import tomllib
 from dataclasses import dataclass
-from fractions import Fraction
 
+from workbook.carried import carried
 from workbook.errors import SpecError
-from workbook.layout import Grid, cells
+from workbook.layout import Grid, cells, step_id_of
 from workbook.mistakes import MISTAKES
 from workbook.sheet import build_sheet
+from workbook.values import ABS_TOL, REL_TOL, expected, is_right, parse_value
 
-ABS_TOL, REL_TOL = 0.01, 0.01
-_REF = re.compile(r"(\w+)((?:\[\d+\])+)")
 
 
 class AnswersError(SpecError):
@@ -83,48 +81,6 @@ def read_answers(text: str, code: str) -> dict:
     return data
 
 
-def parse_value(value):
-    """3 -> Fraction(3); '27/37' -> Fraction(27, 37); '−0.5' -> Fraction(-1, 2); 0.73 -> 0.73;
-    '' -> None; 'abc' -> 'abc' (not a number: marked wrong)."""
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, int):
-        return Fraction(value)
-    if isinstance(value, float):
-        return value
-    text = str(value).strip().replace("−", "-").replace(",", ".").replace(" ", "")
-    if not text:
-        return None
-    try:
-        return Fraction(text)
-    except (ValueError, ZeroDivisionError):
-        return text
-
-
-def expected(cell):
-    """A blank's key value: exact when the sheet knows it, else read from the printed answer."""
-    if cell.value is not None:
-        v = cell.value
-        return Fraction(int(v.p), int(v.q)) if v.is_Rational else float(v)
-    text = (cell.answer or cell.decimal).replace("−", "-").replace("≈", "").replace(",", "")
-    if not text:
-        return None
-    try:
-        return Fraction(text)
-    except ValueError:
-        return float(cell.decimal.replace("−", "-")) if cell.decimal else None
-
-
-def is_right(given, want, abs_tol=ABS_TOL, rel_tol=REL_TOL) -> bool:
-    if want is None:
-        return given is None
-    if given is None or isinstance(given, str):
-        return False
-    if isinstance(given, Fraction) and isinstance(want, Fraction) and given == want:
-        return True
-    return abs(float(given) - float(want)) <= max(abs_tol, rel_tol * abs(float(want)))
-
-
 @dataclass(frozen=True)
 class CellResult:
     key: str
@@ -180,14 +136,10 @@ def grade(sol, sheet, answers: dict, abs_tol=ABS_TOL, rel_tol=REL_TOL) -> Report
     return Report(tuple(results), tuple(steps))
 
 
-def step_id_of(ref: str) -> str:
-    return ref.split("[")[0]
-
-
 def _reason(sol, sheet, step_id, learner, abs_tol, rel_tol) -> str:
-    carried = _carried(sol, sheet, step_id, learner, abs_tol, rel_tol)
-    if carried:
-        return carried
+    follows = carried(sol, sheet, step_id, learner, abs_tol, rel_tol)
+    if follows:
+        return follows
     mine = {ref: v for ref, v in learner.items() if step_id_of(ref) == step_id}
     for name, mistake in MISTAKES:
         made = mistake(sol)
@@ -211,80 +163,3 @@ def mistaken_cells(sol, changed: dict, step_id: str):
     return {c.ref: expected(c) for c in cells(sheet.sections) if c.blank and step_id_of(c.ref) == step_id}
 
 
-# Carried errors: a step recomputed from the learner's own earlier numbers -----------------------
-
-def _grid_of(learner: dict, step_id: str) -> dict:
-    """{(i, j): value} of one step's cells, 1-based, from refs like 'probs[2][3]'."""
-    out = {}
-    for ref, v in learner.items():
-        m = _REF.fullmatch(ref)
-        if m and m.group(1) == step_id:
-            idx = tuple(int(x) for x in re.findall(r"\d+", m.group(2)))
-            out[idx] = v
-    return out
-
-
-def _rows(grid: dict) -> dict:
-    rows: dict = {}
-    for (i, *rest), v in sorted(grid.items()):
-        rows.setdefault(i, []).append(v)
-    return rows
-
-
-def _recompute(sol, step_id, learner):
-    """(source step, {ref: value}) of `step_id` computed from the learner's own source step."""
-    base = sol.spec.params.get("gate")
-    b = {"softmax3": 3, "softmax2": 2, "softmax": None}.get(base)
-    def numbers(grid):
-        return all(isinstance(v, (Fraction, float)) for v in grid.values()) and grid
-    if step_id == "powers" and b:
-        src = _grid_of(learner, "scores")
-        if not numbers(src):
-            return None
-        rows = _rows(src)
-        return "scores", {f"powers[{i}][{j + 1}]": Fraction(b) ** int(v - min(r)) if float(v - min(r)).is_integer() else None
-                          for i, r in rows.items() for j, v in enumerate(r)}
-    if step_id == "row_sum":
-        src = _grid_of(learner, "powers")
-        if not numbers(src):
-            return None
-        return "powers", {f"row_sum[{i}][1]": sum(r) for i, r in _rows(src).items()}
-    if step_id == "probs":
-        powers, sums = _grid_of(learner, "powers"), _grid_of(learner, "row_sum")
-        if not (numbers(powers) and numbers(sums)) or any(v == 0 for v in sums.values()):
-            return None
-        return "powers", {f"probs[{i}][{j + 1}]": v / sums[(i, 1)] for i, r in _rows(powers).items()
-                          for j, v in enumerate(r)}
-    if step_id == "weights" and "topk" in sol.has:
-        probs = _grid_of(learner, "probs")
-        if not numbers(probs):
-            return None
-        rows = _rows(probs)
-        out = {}
-        for t, chosen in enumerate(sol.step("topk").exact, 1):
-            picked = [rows[t][int(e) - 1] for e in chosen]
-            total = sum(picked) if sol.spec.params.get("renormalize") else 1
-            out.update({f"weights[{t}][{r + 1}]": p / total for r, p in enumerate(picked)})
-        return "probs", out
-    if step_id == "load" and "routing" in sol.has:
-        routing = _rows(_grid_of(learner, "routing"))
-        return "routing", {f"load[{e}][1]": Fraction(sum(v is not None for v in r)) for e, r in routing.items()}
-    return None
-
-
-def _carried(sol, sheet, step_id, learner, abs_tol, rel_tol) -> str:
-    found = _recompute(sol, step_id, learner)
-    if not found:
-        return ""
-    source, values = found
-    source_cells = {ref: v for ref, v in learner.items() if step_id_of(ref) == source}
-    source_right = all(is_right(v, expected(c), abs_tol, rel_tol)
-                       for c in cells(sheet.sections) if c.blank and c.ref in source_cells
-                       for v in [source_cells[c.ref]])
-    if source_right or not values:
-        return ""
-    if all(ref in learner and values[ref] is not None and is_right(learner[ref], values[ref], abs_tol, rel_tol)
-           for ref in values):
-        number = next(g.number for g in groups(sheet) for row in g.rows for c in row if step_id_of(c.ref) == source)
-        return f"{step_id}: follows from your step {number} (a carried error, not a new one)"
-    return ""

@@ -112,6 +112,11 @@ def labels(prefix: str, n: int) -> tuple[str, ...]:
     return tuple(f"{prefix}{i + 1}" for i in range(n))
 
 
+def step_id_of(ref: str) -> str:
+    """A cell's step id from its ref: 'probs[2][3]' -> 'probs'."""
+    return ref.split("[")[0]
+
+
 def ordinal(i: int) -> str:
     """0 -> '1st', 3 -> '4th'."""
     return ("1st", "2nd", "3rd")[i] if i < 3 else f"{i + 1}th"

@@ -15,9 +15,10 @@ import json
 from fractions import Fraction
 
 from workbook import __version__
-from workbook.check import ABS_TOL, REL_TOL, expected, mistaken_cells, step_id_of
-from workbook.layout import cells
+from workbook.check import mistaken_cells
+from workbook.layout import cells, step_id_of
 from workbook.mistakes import MISTAKES
+from workbook.values import ABS_TOL, REL_TOL, expected
 from workbook.render_html import PAGE_SIZES, environment
 
 
