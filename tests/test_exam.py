@@ -160,7 +160,7 @@ def test_moodle_xml_has_what_the_importer_requires_and_the_key_values(class_set)
             assert q.find(tag) is not None, tag
         assert q.find("idnumber").text == sol.code
         fields = _FIELD.findall(q.find("questiontext/text").text)
-        blanks = [c for c in cells(build_sheet(sol).sections) if c.blank and cell_value(c.answer, c.decimal)]
+        blanks = [c for c in cells(build_sheet(sol).sections) if c.blank and cell_value(c)]
         assert len(fields) == len(blanks) > 0
         for (value, tolerance), cell in zip(fields, blanks):
             m = re.fullmatch(r"(\w+)\[(\d+)\](?:\[(\d+)\])?", cell.ref)
@@ -176,11 +176,14 @@ def test_moodle_xml_has_what_the_importer_requires_and_the_key_values(class_set)
 
 
 def test_cloze_values_and_tolerances():
-    assert cell_value("−3", "") == (-3.0, 0.0)
-    value, tol = cell_value("27/37", "0.73")
+    from sympy import Integer, Rational
+    from workbook.layout import Cell
+    assert cell_value(Cell(answer="−3", blank=True, value=Integer(-3))) == (-3.0, 0.0)
+    value, tol = cell_value(Cell(answer="27/37", decimal="0.73", blank=True, value=Rational(27, 37)))
     assert abs(value - 27 / 37) < 1e-12 and tol == 0.01
-    assert cell_value("", "2.64") == pytest.approx((2.64, 0.0264))
-    assert cell_value("≈93.41", "") == pytest.approx((93.41, 0.9341))
+    assert cell_value(Cell(decimal="2.64", blank=True)) == pytest.approx((2.64, 0.0264))
+    assert cell_value(Cell(answer="≈93.41", blank=True)) == pytest.approx((93.41, 0.9341))
+    assert cell_value(Cell(blank=True)) is None  # a padding box of a ragged table
 
 
 # The command -------------------------------------------------------------------------------------

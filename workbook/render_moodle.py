@@ -11,30 +11,25 @@ anything Moodle cannot check (drawings) and uploading.
 """
 
 import html
-import re
 from fractions import Fraction
 from xml.sax.saxutils import escape
 
 from workbook.layout import Figure, Grid
 from workbook.sheet import build_sheet
+from workbook.values import expected
 
-_NUMBER = re.compile(r"-?\d+(/\d+)?|-?\d*\.\d+")
 
-
-def cell_value(answer: str, decimal: str) -> tuple[float, float] | None:
-    """A blank's (value, tolerance): ('27/37', '0.73') -> (0.7297..., 0.01); ('−3', '') -> (-3.0, 0)."""
-    text = answer.replace("−", "-").replace("≈", "").replace(",", "").strip()
-    dec = decimal.replace("−", "-").replace("≈", "").strip()
-    if _NUMBER.fullmatch(text) and "/" not in text and "." not in text and not dec:
-        return float(int(text)), 0.0
-    if _NUMBER.fullmatch(text):
-        value = float(Fraction(text))
-    elif dec and _NUMBER.fullmatch(dec):
-        value = float(dec)  # an e- or ln-expression: its printed decimal
-    else:
+def cell_value(cell) -> tuple[float, float] | None:
+    """A blank's (value, tolerance): 27/37 shown as '27/37' and '0.73' -> (0.7297..., 0.01);
+    −3 -> (-3.0, 0); a box that stays empty -> None."""
+    value = expected(cell)
+    if value is None:
         return None
-    places = len(dec.split(".")[1]) if "." in dec else len(text.split(".")[1]) if "." in text else 2
-    return value, max(0.01 * abs(value), 10.0 ** -places)
+    if isinstance(value, Fraction) and value.denominator == 1 and not cell.decimal:
+        return float(value), 0.0
+    shown = (cell.decimal or cell.answer).replace("−", "-").replace("≈", "")
+    places = len(shown.split(".")[1]) if "." in shown else 2
+    return float(value), max(0.01 * abs(float(value)), 10.0 ** -places)
 
 
 def _field(value: float, tolerance: float) -> str:
@@ -52,7 +47,7 @@ def _grid(grid: Grid) -> str:
             if not cell.blank:
                 cells.append(f"<td>{html.escape(cell.given)}</td>")
                 continue
-            answer = cell_value(cell.answer, cell.decimal)
+            answer = cell_value(cell)
             cells.append(f"<td>{_field(*answer)}</td>" if answer else "<td></td>")
         rows.append(f"<tr><th>{html.escape(label)}</th>" + "".join(cells) + "</tr>")
     return (f"<table border=\"1\" style=\"border-collapse: collapse; margin: 4px 0\"><caption>"
