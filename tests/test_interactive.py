@@ -165,3 +165,23 @@ def test_weights_from_wrong_probabilities_are_a_carried_error(page, variant):
     page.click("#check")
     step = next(s.number for s in sheet.sections if "Renormalise" in s.instruction)
     assert "weights: follows from your step 3" in page.inner_text(f"#step-{step} .reason")
+
+
+@pytest.mark.parametrize("name", [p.name for p in __import__("workbook.presets").presets.presets()])
+def test_every_preset_page_shows_and_checks_its_whole_key(browser, tmp_path, name):
+    """Show every step, then Check: every box right, on every kind of sheet."""
+    sol = solve(preset(name).spec())
+    sheet = build_sheet(sol)
+    path = tmp_path / "sheet.html"
+    path.write_text(render_interactive(sol, sheet), encoding="utf-8")
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    page.goto(path.as_uri())
+    for button in page.locator(".show-step").all():
+        button.click()
+    page.click("#check")
+    total = len(blanks(sheet))
+    assert page.inner_text("#overall") == f"Overall: {total}/{total} right", name
+    assert errors == []
+    page.close()

@@ -30,6 +30,17 @@ def _number(value):
     return float(value)
 
 
+def _typeable(cell) -> str:
+    """What "Show step" types: the exact answer when it is a plain number or fraction ('27/37'),
+    else its decimal ('ln(34)' -> '3.53')."""
+    answer = cell.answer.replace("−", "-").replace("≈", "")
+    try:
+        Fraction(answer)
+        return answer
+    except ValueError:
+        return cell.decimal.replace("−", "-").replace("≈", "")
+
+
 def key_data(sol, sheet) -> dict:
     """Everything the page's script needs: each blank's value and shown text, its step, and the
     numbers each common mistake would have put in a step's boxes."""
@@ -54,7 +65,7 @@ def key_data(sol, sheet) -> dict:
     return {"code": sheet.code, "gate": sol.spec.params.get("gate", ""), "abs": ABS_TOL, "rel": REL_TOL,
             "renormalize": bool(sol.spec.params.get("renormalize", False)),
             "cells": [{"ref": c.ref, "sid": step_id_of(c.ref), "step": numbers[id(c)], "want": _number(expected(c)),
-                       "show": (c.answer or c.decimal).replace("−", "-")} for c in blanks],
+                       "show": _typeable(c)} for c in blanks],
             "mistakes": mistakes}
 
 
