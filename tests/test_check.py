@@ -241,3 +241,19 @@ def test_every_preset_checks_its_own_key_as_right_and_a_changed_cell_as_wrong():
         target = next(c for c in report.cells if c.want is not None)
         worse = grade(sol, sheet, answers_with(sol, {target.ref: "12345"}))
         assert worse.right == report.right - sum(c.ref == target.ref for c in report.cells), p.name
+
+
+def test_carried_error_inside_an_expert():
+    """E1 serves t1 and t2. FFN1: H = x1 (W1 = (1, 0)ᵀ, b1 = 0), ReLU, O = ReLU(H) [1, 2].
+    The learner copies x_t1 wrong as (2, 0) instead of (1, 0): H = 2 (wrong, but right for that copy),
+    ReLU(H) = 2 and O = (2, 4) follow from it."""
+    sol = token_choice()
+    rows = sol.step("routing").exact[0]
+    first = rows.index(1) + 1  # E1's row for t1
+    changes = {f"ffn_x[1][{first}][1]": 2, f"ffn_hidden[1][{first}][1]": 2, f"ffn_relu[1][{first}][1]": 2,
+               f"ffn_out[1][{first}][1]": 2, f"ffn_out[1][{first}][2]": 4}
+    reasons = diagnose(sol, changes)
+    step = next(s.number for s in build_sheet(sol).sections if s.title == "Expert FFNs")
+    assert f"ffn_hidden: follows from your step {step} (a carried error, not a new one)" in reasons
+    assert f"ffn_relu: follows from your step {step} (a carried error, not a new one)" in reasons
+    assert f"ffn_out: follows from your step {step} (a carried error, not a new one)" in reasons

@@ -185,3 +185,25 @@ def test_every_preset_page_shows_and_checks_its_whole_key(browser, tmp_path, nam
     assert page.inner_text("#overall") == f"Overall: {total}/{total} right", name
     assert errors == []
     page.close()
+
+
+def test_a_carried_error_inside_an_expert(page, variant):
+    """One copied value of X wrong in the first expert's first row; H, ReLU(H) and O follow from it."""
+    sol, sheet, _ = variant
+    p = sol.problem
+    t = int(sol.step("routing").exact[0][0])  # the first token of E1
+    x = list(p.X[t - 1])
+    x[0] += 1
+    ex = p.experts[0]
+    h = [sum(x[d] * ex.W1[d][j] for d in range(len(x))) + ex.b1[j] for j in range(len(ex.b1))]
+    r = [max(v, 0) for v in h]
+    o = [sum(r[j] * ex.W2[j][k] for j in range(len(r))) + ex.b2[k] for k in range(len(ex.b2))]
+    values = {f"ffn_x[1][1][{d + 1}]": str(v) for d, v in enumerate(x)}
+    values.update({f"ffn_hidden[1][1][{j + 1}]": str(v) for j, v in enumerate(h)})
+    values.update({f"ffn_relu[1][1][{j + 1}]": str(v) for j, v in enumerate(r)})
+    values.update({f"ffn_out[1][1][{k + 1}]": str(v) for k, v in enumerate(o)})
+    fill(page, sheet, values)
+    page.click("#check")
+    step = next(s.number for s in sheet.sections if s.title == "Expert FFNs")
+    text = page.inner_text(f"#step-{step} .reason")
+    assert f"ffn_hidden: follows from your step {step}" in text, text

@@ -1,8 +1,9 @@
 """Carried errors: a wrong step that is right given the learner's own earlier (wrong) numbers.
 
-For the router chain of the routing sheets (powers from scores, row sums from powers,
-probabilities from both, weights from the probabilities, load from the routing table) the step is
-recomputed from what the learner wrote; if the learner's step matches that, it is marked "follows
+For the chains of the routing sheets (powers from scores, row sums from powers, probabilities
+from both, weights from the probabilities, load from the routing table; in each expert H from the
+copied rows of X, ReLU(H) from H, and the output rows from ReLU(H)) the step is recomputed from
+what the learner wrote; if the learner's step matches that, it is marked "follows
 from your step N", a carried error rather than a new one. Leaves out: the common mistakes
 (mistakes.py) and grading (check.py).
 """
@@ -11,9 +12,11 @@ import re
 from fractions import Fraction
 
 from workbook.layout import cells, step_id_of
+from workbook.spec import ROUTING
 from workbook.values import ABS_TOL, REL_TOL, expected, is_right
 
 _REF = re.compile(r"(\w+)((?:\[\d+\])+)")
+_FFN_SOURCE = {"ffn_hidden": "ffn_x", "ffn_relu": "ffn_hidden", "ffn_out": "ffn_relu"}
 
 
 def _grid_of(learner: dict, step_id: str) -> dict:
@@ -69,6 +72,25 @@ def _recompute(sol, step_id, learner):
             total = sum(picked) if sol.spec.params.get("renormalize") else 1
             out.update({f"weights[{t}][{r + 1}]": p / total for r, p in enumerate(picked)})
         return "probs", out
+    experts = sol.problem.experts if sol.spec.kind in ROUTING else ()
+    if step_id in _FFN_SOURCE and experts:
+        source = _FFN_SOURCE[step_id]
+        rows: dict = {}
+        for (e, i, j), v in sorted(_grid_of(learner, source).items()):
+            rows.setdefault((e, i), []).append(v)
+        out = {}
+        for (e, i), row in rows.items():
+            if not all(isinstance(v, (Fraction, float)) for v in row):
+                continue  # a row not filled in yet
+            ex = experts[e - 1]
+            if step_id == "ffn_relu":
+                new = [max(v, 0) for v in row]
+            elif step_id == "ffn_hidden":
+                new = [sum(x * ex.W1[d][j] for d, x in enumerate(row)) + ex.b1[j] for j in range(len(ex.b1))]
+            else:
+                new = [sum(r * ex.W2[j][k] for j, r in enumerate(row)) + ex.b2[k] for k in range(len(ex.b2))]
+            out.update({f"{step_id}[{e}][{i}][{k + 1}]": v for k, v in enumerate(new)})
+        return (source, out) if out else None
     if step_id == "load" and "routing" in sol.has:
         routing = _rows(_grid_of(learner, "routing"))
         return "routing", {f"load[{e}][1]": Fraction(sum(v is not None for v in r)) for e, r in routing.items()}

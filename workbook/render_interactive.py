@@ -18,6 +18,7 @@ from workbook import __version__
 from workbook.check import mistaken_cells
 from workbook.layout import cells, step_id_of
 from workbook.mistakes import MISTAKES
+from workbook.spec import ROUTING
 from workbook.values import ABS_TOL, REL_TOL, expected
 from workbook.render_html import PAGE_SIZES, environment
 
@@ -62,7 +63,10 @@ def key_data(sol, sheet) -> dict:
                 if wrong and all(ref in index for ref in wrong):
                     mistakes.append({"name": name, "step": step_id,
                                      "cells": {index[ref]: _number(v) for ref, v in wrong.items()}})
+    experts = ([{"W1": ex.W1, "b1": ex.b1, "W2": ex.W2, "b2": ex.b2} for ex in sol.problem.experts]
+               if sol.spec.kind in ROUTING else [])
     return {"code": sheet.code, "gate": sol.spec.params.get("gate", ""), "abs": ABS_TOL, "rel": REL_TOL,
+            "experts": experts,
             "renormalize": bool(sol.spec.params.get("renormalize", False)),
             "cells": [{"ref": c.ref, "sid": step_id_of(c.ref), "step": numbers[id(c)], "want": _number(expected(c)),
                        "show": _typeable(c)} for c in blanks],
