@@ -257,3 +257,49 @@ def test_carried_error_inside_an_expert():
     assert f"ffn_hidden: follows from your step {step} (a carried error, not a new one)" in reasons
     assert f"ffn_relu: follows from your step {step} (a carried error, not a new one)" in reasons
     assert f"ffn_out: follows from your step {step} (a carried error, not a new one)" in reasons
+
+
+@pytest.mark.parametrize("changes", [
+    {"scores[1][1]": "1000", "powers[1][1]": "28"},
+    {"scores[1][1]": "100000000"},
+    {"probs[1][1]": "1e400"},
+    {"probs[1][1]": "0", "probs[1][2]": "0"},
+])
+def test_absurd_values_are_marked_wrong_quickly(changes):
+    sol = token_choice()
+    report = grade(sol, build_sheet(sol), answers_with(sol, changes))
+    assert not report.all_right
+
+
+@pytest.mark.parametrize("bad, words", [
+    ({"step1": 3}, "list of rows"),
+    ({"step1": {"a": 1}}, "list of rows"),
+    ({"step1": [[1, 2, 3]]}, "rows"),
+    ({"stepx": [[1]]}, "not on this sheet"),
+])
+def test_answer_files_of_the_wrong_shape_are_refused(bad, words):
+    from workbook.check import AnswersError
+    sol = token_choice()
+    with pytest.raises(AnswersError, match=words):
+        grade(sol, build_sheet(sol), {"code": sol.code, **bad})
+
+
+def test_a_row_of_the_wrong_length_is_refused():
+    from workbook.check import AnswersError
+    sol = token_choice()
+    answers = answers_with(sol, {})
+    answers["step1"][0] = answers["step1"][0][:-1]
+    with pytest.raises(AnswersError, match="step1 row 1 has 2 values"):
+        grade(sol, build_sheet(sol), answers)
+
+
+def test_whole_number_answers_must_be_exact():
+    sol = token_choice()
+    assert not grade(sol, build_sheet(sol), answers_with(sol, {"row_sum[1][1]": "13.1"})).all_right
+
+
+def test_probabilities_worked_from_a_wrong_row_sum_are_a_carried_error():
+    """Σ for t1 written as 12 instead of 13; the probabilities divide by 12: 9/12, 3/12, 1/12."""
+    sol = token_choice()
+    changes = {"row_sum[1][1]": 12, "probs[1][1]": F(9, 12), "probs[1][2]": F(3, 12), "probs[1][3]": F(1, 12)}
+    assert "probs: follows from your step 2 (a carried error, not a new one)" in diagnose(sol, changes)

@@ -37,6 +37,13 @@ def _rows(grid: dict) -> dict:
     return rows
 
 
+def _power(b: int, n):
+    """b**n for a whole n of sensible size, else None (a typo like 1000 is not followed)."""
+    if not float(n).is_integer() or abs(n) > 40:
+        return None
+    return Fraction(b) ** int(n)
+
+
 def _recompute(sol, step_id, learner):
     """(source step, {ref: value}) of `step_id` computed from the learner's own source step."""
     base = sol.spec.params.get("gate")
@@ -48,8 +55,7 @@ def _recompute(sol, step_id, learner):
         if not numbers(src):
             return None
         rows = _rows(src)
-        return "scores", {f"powers[{i}][{j + 1}]": Fraction(b) ** int(v - min(r)) if float(v - min(r)).is_integer() else None
-                          for i, r in rows.items() for j, v in enumerate(r)}
+        return "scores", {f"powers[{i}][{j + 1}]": _power(b, v - min(r)) for i, r in rows.items() for j, v in enumerate(r)}
     if step_id == "row_sum":
         src = _grid_of(learner, "powers")
         if not numbers(src):
@@ -59,8 +65,8 @@ def _recompute(sol, step_id, learner):
         powers, sums = _grid_of(learner, "powers"), _grid_of(learner, "row_sum")
         if not (numbers(powers) and numbers(sums)) or any(v == 0 for v in sums.values()):
             return None
-        return "powers", {f"probs[{i}][{j + 1}]": v / sums[(i, 1)] for i, r in _rows(powers).items()
-                          for j, v in enumerate(r)}
+        return ("powers", "row_sum"), {f"probs[{i}][{j + 1}]": v / sums[(i, 1)] for i, r in _rows(powers).items()
+                                       for j, v in enumerate(r) if (i, 1) in sums}
     if step_id == "weights" and "topk" in sol.has:
         probs = _grid_of(learner, "probs")
         if not numbers(probs):
@@ -68,8 +74,10 @@ def _recompute(sol, step_id, learner):
         rows = _rows(probs)
         out = {}
         for t, chosen in enumerate(sol.step("topk").exact, 1):
-            picked = [rows[t][int(e) - 1] for e in chosen]
+            picked = [rows[t][int(e) - 1] for e in chosen] if t in rows else []
             total = sum(picked) if sol.spec.params.get("renormalize") else 1
+            if not picked or total == 0:
+                continue
             out.update({f"weights[{t}][{r + 1}]": p / total for r, p in enumerate(picked)})
         return "probs", out
     experts = sol.problem.experts if sol.spec.kind in ROUTING else ()
@@ -103,15 +111,15 @@ def carried(sol, sheet, step_id: str, learner: dict, abs_tol=ABS_TOL, rel_tol=RE
     found = _recompute(sol, step_id, learner)
     if not found:
         return ""
-    source, values = found
-    source_cells = {ref: v for ref, v in learner.items() if step_id_of(ref) == source}
-    source_right = all(is_right(v, expected(c), abs_tol, rel_tol)
-                       for c in cells(sheet.sections) if c.blank and c.ref in source_cells
-                       for v in [source_cells[c.ref]])
-    if source_right or not values:
+    sources, values = found
+    sources = (sources,) if isinstance(sources, str) else sources
+    blanks = [c for c in cells(sheet.sections) if c.blank]
+    wrong = [src for src in sources if any(c.ref in learner and not is_right(learner[c.ref], expected(c), abs_tol, rel_tol)
+                                           for c in blanks if step_id_of(c.ref) == src)]
+    if not wrong or not values:
         return ""
     if all(ref in learner and values[ref] is not None and is_right(learner[ref], values[ref], abs_tol, rel_tol)
            for ref in values):
-        number = next(s.number for s in sheet.sections for c in cells((s,)) if c.blank and step_id_of(c.ref) == source)
+        number = next(s.number for s in sheet.sections for c in cells((s,)) if c.blank and step_id_of(c.ref) == wrong[0])
         return f"{step_id}: follows from your step {number} (a carried error, not a new one)"
     return ""

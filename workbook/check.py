@@ -18,7 +18,7 @@ from workbook.errors import SpecError
 from workbook.layout import Grid, cells, step_id_of
 from workbook.mistakes import MISTAKES
 from workbook.sheet import build_sheet
-from workbook.values import ABS_TOL, REL_TOL, expected, is_right, parse_value
+from workbook.values import ABS_TOL, REL_TOL, expected, is_right, is_whole_answer, parse_value
 
 
 
@@ -116,16 +116,20 @@ class Report:
 
 
 def grade(sol, sheet, answers: dict, abs_tol=ABS_TOL, rel_tol=REL_TOL) -> Report:
+    """Every box marked; boxes meant to stay empty and left empty are not counted."""
+    _check_shape(sheet, answers)
     results = []
     for g in groups(sheet):
         rows = answers.get(g.key, [])
         for i, row in enumerate(g.rows):
-            given_row = rows[i] if i < len(rows) and isinstance(rows[i], list) else []
+            given_row = rows[i] if i < len(rows) else []
             for j, cell in enumerate(row):
                 given = parse_value(given_row[j]) if j < len(given_row) else None
                 want = expected(cell)
+                if want is None and given is None:
+                    continue  # a box that stays empty on the key, left empty: nothing to mark
                 results.append(CellResult(g.key, i + 1, j + 1, cell.ref, given, want,
-                                          is_right(given, want, abs_tol, rel_tol)))
+                                          is_right(given, want, abs_tol, rel_tol, is_whole_answer(cell))))
     learner = {c.ref: c.given for c in results}
     steps = []
     for number, title in dict.fromkeys((g.number, g.title) for g in groups(sheet)):
@@ -134,6 +138,29 @@ def grade(sol, sheet, answers: dict, abs_tol=ABS_TOL, rel_tol=REL_TOL) -> Report
         reasons = tuple(r for sid in wrong_ids for r in [_reason(sol, sheet, sid, learner, abs_tol, rel_tol)] if r)
         steps.append(StepResult(number, title, sum(c.right for c in mine), len(mine), reasons))
     return Report(tuple(results), tuple(steps))
+
+
+def _check_shape(sheet, answers: dict) -> None:
+    """Refuse, in one line, an answer file whose tables do not match the sheet's grids."""
+    known = {g.key: g for g in groups(sheet)}
+    for key, value in answers.items():
+        if key == "code":
+            continue
+        if key not in known:
+            raise AnswersError(f"the answer file has {key!r}, which is not on this sheet "
+                               f"(its keys: {', '.join(known)})")
+        g = known[key]
+        if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
+            raise AnswersError(f"{key} must be a list of rows, like [[1, 2], [3, 4]]")
+        if len(value) != len(g.rows):
+            raise AnswersError(f"{key} has {len(value)} rows; the sheet has {len(g.rows)}")
+        for i, (row, cells_) in enumerate(zip(value, g.rows), 1):
+            if len(row) != len(cells_):
+                raise AnswersError(f"{key} row {i} has {len(row)} values; the sheet has {len(cells_)} boxes "
+                                   'there (write "" for a box you leave empty)')
+            bad = next((v for v in row if isinstance(v, (list, dict))), None)
+            if bad is not None:
+                raise AnswersError(f"{key} row {i} holds {bad!r}; write one number or fraction per box")
 
 
 def _reason(sol, sheet, step_id, learner, abs_tol, rel_tol) -> str:

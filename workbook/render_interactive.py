@@ -19,7 +19,7 @@ from workbook.check import mistaken_cells
 from workbook.layout import cells, step_id_of
 from workbook.mistakes import MISTAKES
 from workbook.spec import ROUTING
-from workbook.values import ABS_TOL, REL_TOL, expected
+from workbook.values import ABS_TOL, REL_TOL, expected, is_whole_answer
 from workbook.render_html import PAGE_SIZES, environment
 
 
@@ -69,7 +69,7 @@ def key_data(sol, sheet) -> dict:
             "experts": experts,
             "renormalize": bool(sol.spec.params.get("renormalize", False)),
             "cells": [{"ref": c.ref, "sid": step_id_of(c.ref), "step": numbers[id(c)], "want": _number(expected(c)),
-                       "show": _typeable(c)} for c in blanks],
+                       "whole": is_whole_answer(c), "show": _typeable(c)} for c in blanks],
             "mistakes": mistakes}
 
 

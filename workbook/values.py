@@ -1,10 +1,12 @@
 """What a learner wrote, and when it counts as right: parsing a typed value and the tolerance rule.
 
 An exact fraction equal to the key is right; so is a number within `abs_tol` or `rel_tol` of it
-(0.01 and 1% by default). Shared by the terminal checker and the carried-error rules; the
+(0.01 and 1% by default), except where the key is a whole number (a count, an index, an integer
+product): that must be exact. Shared by the terminal checker and the carried-error rules; the
 interactive page's script applies the same rule. Leaves out: which boxes there are (check.py).
 """
 
+import math
 from fractions import Fraction
 
 ABS_TOL, REL_TOL = 0.01, 0.01
@@ -42,11 +44,28 @@ def expected(cell):
         return float(cell.decimal.replace("−", "-")) if cell.decimal else None
 
 
-def is_right(given, want, abs_tol=ABS_TOL, rel_tol=REL_TOL) -> bool:
+def is_right(given, want, abs_tol=ABS_TOL, rel_tol=REL_TOL, whole: bool = False) -> bool:
+    """Right when equal to the key, or (unless `whole`: a count or index, which must be exact)
+    within abs_tol or rel_tol of it. Anything that is not a finite number is wrong."""
     if want is None:
         return given is None
     if given is None or isinstance(given, str):
         return False
     if isinstance(given, Fraction) and isinstance(want, Fraction) and given == want:
         return True
-    return abs(float(given) - float(want)) <= max(abs_tol, rel_tol * abs(float(want)))
+    try:
+        g, w = float(given), float(want)
+    except (OverflowError, ValueError):
+        return False
+    if not (math.isfinite(g) and math.isfinite(w)):
+        return False
+    if whole:
+        return g == w
+    return abs(g - w) <= max(abs_tol, rel_tol * abs(w))
+
+
+def is_whole_answer(cell) -> bool:
+    """A box whose key is a whole number printed without decimals (a count, an index, an integer
+    product): such answers must be exact, as in Moodle."""
+    want = expected(cell)
+    return isinstance(want, Fraction) and want.denominator == 1 and not cell.decimal
