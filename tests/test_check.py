@@ -303,3 +303,12 @@ def test_probabilities_worked_from_a_wrong_row_sum_are_a_carried_error():
     sol = token_choice()
     changes = {"row_sum[1][1]": 12, "probs[1][1]": F(9, 12), "probs[1][2]": F(3, 12), "probs[1][3]": F(1, 12)}
     assert "probs: follows from your step 2 (a carried error, not a new one)" in diagnose(sol, changes)
+
+
+def test_answers_never_overwrites_a_file_without_force(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text("my work")
+    result = run("answers", "10JP-81P", "--out", str(path))
+    assert result.exit_code == 1 and "--force" in result.stderr and path.read_text() == "my work"
+    assert run("answers", "10JP-81P", "--out", str(path), "--force").exit_code == 0
+    assert path.read_text().startswith("# moe-workbook answers")

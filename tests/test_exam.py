@@ -158,10 +158,13 @@ def test_moodle_xml_has_what_the_importer_requires_and_the_key_values(class_set)
         assert q.find("questiontext").get("format") == "html"
         for tag in ("generalfeedback/text", "penalty", "hidden", "idnumber"):
             assert q.find(tag) is not None, tag
-        assert q.find("idnumber").text == sol.code
-        fields = _FIELD.findall(q.find("questiontext/text").text)
+        assert q.find("idnumber").text == f"{sol.code}-{a.student.row}"
+        text = q.find("questiontext/text").text
+        fields = _FIELD.findall(text)
         blanks = [c for c in cells(build_sheet(sol).sections) if c.blank and cell_value(c)]
         assert len(fields) == len(blanks) > 0
+        empties = [c for c in cells(build_sheet(sol).sections) if c.blank and not cell_value(c)]
+        assert text.count("{1:SHORTANSWER:=-}") == len(empties)  # every box has a field
         for (value, tolerance), cell in zip(fields, blanks):
             m = re.fullmatch(r"(\w+)\[(\d+)\](?:\[(\d+)\])?", cell.ref)
             if m and m.group(1) in sol.has:  # the exact value from the solution itself
@@ -284,3 +287,56 @@ def test_title_and_font_size_reach_the_page():
     plan = plan_exam([preset("token-choice-5x6")], 1, variants=1)
     worksheet, _ = _html_pair(plan[0], plan[0].solutions[0][1], "a4", {"title": "Midterm · MoE", "font_size": 10.5})
     assert "<h1>Midterm · MoE</h1>" in worksheet and "font-size: 10.5pt" in worksheet
+
+
+@pytest.mark.parametrize("text, names, ids", [
+    ("name;id\nAda Lovelace;17\n", ["Ada Lovelace"], ["17"]),
+    ("name\tid\nAda Lovelace\t17\n", ["Ada Lovelace"], ["17"]),
+    ("ID,First name,Surname\n17,Ada,Lovelace\n", ["Ada Lovelace"], ["17"]),
+])
+def test_spreadsheet_exports_are_read_right(tmp_path, text, names, ids):
+    students = read_roster(roster(tmp_path, text))
+    assert [s.name for s in students] == names and [s.id for s in students] == ids
+
+
+def test_a_header_without_names_is_refused(tmp_path):
+    with pytest.raises(RosterError, match="no column of names"):
+        read_roster(roster(tmp_path, "id,email\n17,a@b.c\n"))
+
+
+def test_idnumbers_are_unique_with_forms_and_a_roster(tmp_path):
+    students = tuple(Student(i + 1, f"S{i}") for i in range(4))
+    plan = plan_exam([preset("token-choice-5x6")], 3, students, forms=2)
+    root = ET.fromstring(render_moodle("f", plan))
+    ids = [q.find("idnumber").text for q in root.findall("question")[1:]]
+    assert len(set(ids)) == len(ids) == 4
+
+
+def test_moodle_only_lays_nothing_out_and_force_clears_an_earlier_run(tmp_path):
+    out = tmp_path / "e"
+    first = run("exam", "token-choice-5x6", "--variants", "2", "--out", str(out), "--per-student")
+    assert first.exit_code == 0, first.output
+    again = run("exam", "token-choice-5x6", "--variants", "2", "--out", str(out), "--format", "moodle", "--force")
+    assert again.exit_code == 0, again.output
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["manifest.csv", "manifest.json", "moodle.xml"]
+
+
+def test_an_exam_folder_that_is_a_file_is_one_line(tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    result = run("exam", "token-choice-5x6", "--variants", "1", "--out", str(blocker))
+    assert result.exit_code == 1 and len(result.stderr.splitlines()) == 1 and "afile" in result.stderr
+
+
+def test_manifest_cells_never_run_as_formulas(tmp_path):
+    plan = plan_exam([preset("token-choice-5x6")], 1, (Student(1, "=HYPERLINK(\"x\")"),))
+    files = dict(build_exam(plan, pdf=False))
+    assert "'=HYPERLINK" in files["manifest.csv"].decode("utf-8-sig")
+
+
+def test_a_broken_school_template_is_one_line(tmp_path):
+    folder = tmp_path / "school"
+    folder.mkdir()
+    (folder / "worksheet.html").write_text("{% if %}")
+    result = run("exam", "token-choice-5x6", "--variants", "1", "--template-dir", str(folder), "--out", str(tmp_path / "x"))
+    assert result.exit_code == 2 and len(result.stderr.splitlines()) == 1 and "template problem" in result.stderr

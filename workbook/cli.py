@@ -219,23 +219,27 @@ def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out,
     students = _library(read_roster, roster, id_column) if roster else ()
     exam_name = exam_name or f"exam-{seed}"
     folder = out or DEFAULT_OUT / _folder_name(exam_name)
-    if folder.exists() and any(folder.iterdir()) and not force:
+    if folder.is_dir() and any(folder.iterdir()) and not force:
         raise click.ClickException(f"exam folder {str(folder)!r} already has files: use --force to replace them")
+    from workbook.write import prepare_dir, remove_stale
+    _library(prepare_dir, folder)  # a folder that cannot be written fails before minutes of layout
     plan = _library(plan_exam, chosen, seed, students, variants or 0, forms or 0)
     options = {"title": title, "font_size": font_size, "scaffold": scaffold,
                "template_dir": str(template_dir) if template_dir else ""}
     moodle = exam_name if "moodle" in kinds else ""
     with _progress(len(plan), "Laying out") as step:
-        files = _library(build_exam, plan, paper, per_student, moodle, jobs or 0, options, step)
-    if "pdf" not in kinds:
-        files = [(n, b) for n, b in files if not n.endswith(".pdf")]
+        files = _library(build_exam, plan, paper, per_student, moodle, jobs or 0, options, step, "pdf" in kinds)
     _write(folder, files)
+    if force:  # files of an earlier run of this exam that this run did not write
+        _library(remove_stale, folder, [name for name, _ in files],
+                 ["worksheets.pdf", "keys.pdf", "moodle.xml", "manifest.csv", "manifest.json", "students/*.pdf"])
 
 
 @cli.command()
 @click.argument("code")
 @click.option("--out", type=click.Path(path_type=Path), help="File to write (default: print it).")
-def answers(code, out):
+@click.option("--force", is_flag=True, help="Replace an existing file (it may hold your answers).")
+def answers(code, out, force):
     """Write a fill-in answer file (TOML) with every blank of a variant's sheet, in sheet order.
 
     Example: moe-workbook answers 10JP-81P --out my-answers.toml
@@ -246,8 +250,12 @@ def answers(code, out):
     text = answers_template(build_sheet(_library(solve, spec)))
     if out is None:
         click.echo(text, nl=False)
-    else:
-        _write(out.parent if str(out.parent) else Path("."), [(out.name, text.encode())])
+        return
+    if out.exists() and not force:
+        raise click.ClickException(f"{str(out)!r} exists and may hold your answers: use --force to replace it")
+    if not out.name:
+        raise BadInput("--out needs a file name")
+    _write(out.parent, [(out.name, text.encode())])
 
 
 @cli.command()

@@ -21,6 +21,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
+import jinja2
+
 from workbook.errors import GenerationError, SpecError
 from workbook.layout import scaffolded
 from workbook.presets import Preset
@@ -100,7 +102,12 @@ def _html_pair(a: Assignment, sol: Solution, paper: str, options: dict) -> tuple
                                 title=options.get("title") or sheet.title,
                                 font_size=options.get("font_size") or 0.0)
     folder = options.get("template_dir") or ""
-    return render_html(sheet, False, folder), render_html(sheet, True, folder)
+    try:
+        return render_html(sheet, False, folder), render_html(sheet, True, folder)
+    except jinja2.TemplateError as err:  # a school's own template that does not work
+        where = f" in {err.filename}" if getattr(err, "filename", None) else ""
+        line = f", line {err.lineno}" if getattr(err, "lineno", None) else ""
+        raise SpecError(f"template problem{where}{line}: {err.message or err}") from None
 
 
 def _student_pdfs(job) -> dict:
@@ -125,12 +132,22 @@ def _student_pdfs(job) -> dict:
 
 def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: bool = False,
                moodle: str = "", jobs: int = 0, options: dict | None = None,
-               progress: Callable[[str], None] = lambda label: None) -> list[tuple[str, bytes]]:
+               progress: Callable[[str], None] = lambda label: None, pdf: bool = True) -> list[tuple[str, bytes]]:
     """The exam's files as (name, bytes): worksheets.pdf, keys.pdf, manifest.csv/.json, and
-    students/NN-name-worksheet.pdf ... when per_student, moodle.xml when `moodle` names the exam."""
+    students/NN-name-worksheet.pdf ... when per_student, moodle.xml when `moodle` names the exam.
+    Without `pdf`, only the manifest (and Moodle): nothing is laid out."""
+    options = options or {}
+    if not pdf:
+        rows = [_row(a) for a in plan]
+        for a in plan:
+            progress(a.label)
+        files = [("manifest.csv", _csv(rows)), ("manifest.json", _json(rows))]
+        if moodle:
+            from workbook.render_moodle import render_moodle
+            files.append(("moodle.xml", render_moodle(moodle, plan, paper, options).encode()))
+        return files
     from pypdf import PdfReader, PdfWriter
 
-    options = options or {}
     work = []
     for a in plan:
         pairs = [_html_pair(a, sol, paper, options) for _, sol in a.solutions]
@@ -151,9 +168,7 @@ def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: boo
     first = {"worksheet": 1, "key": 1}
     for number, (a, result) in enumerate(zip(plan, results), 1):
         stem = f"students/{number:02d}-{_slug(a.label)}"
-        row = {"row": a.student.row, "name": a.student.name, "id": a.student.id, "form": a.form,
-               "codes": " ".join(sol.code for _, sol in a.solutions),
-               "presets": " ".join(name for name, _ in a.solutions)}
+        row = _row(a)
         for side in ("worksheet", "key"):
             merged[side].append(PdfReader(io.BytesIO(result[side])))
             row[f"{side}_pages"] = f"{first[side]}-{first[side] + result[side + '_pages'] - 1}"
@@ -166,18 +181,30 @@ def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: boo
         buffer = io.BytesIO()
         merged[side].write(buffer)
         files.insert(0 if side == "worksheet" else 1, (name, buffer.getvalue()))
-    files += [("manifest.csv", _csv(rows)), ("manifest.json", (json.dumps(rows, indent=1, ensure_ascii=False) + "\n").encode())]
+    files += [("manifest.csv", _csv(rows)), ("manifest.json", _json(rows))]
     if moodle:
         from workbook.render_moodle import render_moodle
-        files.append(("moodle.xml", render_moodle(moodle, plan, paper).encode()))
+        files.append(("moodle.xml", render_moodle(moodle, plan, paper, options).encode()))
     return files
+
+
+def _row(a: Assignment) -> dict:
+    return {"row": a.student.row, "name": a.student.name, "id": a.student.id, "form": a.form,
+            "codes": " ".join(sol.code for _, sol in a.solutions),
+            "presets": " ".join(name for name, _ in a.solutions)}
+
+
+def _json(rows: list[dict]) -> bytes:
+    return (json.dumps(rows, indent=1, ensure_ascii=False) + "\n").encode()
 
 
 def _csv(rows: list[dict]) -> bytes:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    # a cell starting with = + - @ would run as a formula in a spreadsheet: quote it as text
+    writer.writerows({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in r.items()}
+                     for r in rows)
     return out.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet programs read UTF-8 names
 
 

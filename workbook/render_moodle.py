@@ -3,18 +3,20 @@
 The file follows Moodle's question XML format: a <quiz> holding a category question (the exam's
 own category, under the course's top) and one <question type="cloze"> per sheet, each with its
 <name>, <questiontext format="html"> (the sheet's conventions, steps and grids as HTML tables,
-every blank a NUMERICAL field {1:NUMERICAL:=value:tolerance}), <generalfeedback>, <penalty>,
+every blank a NUMERICAL field {1:NUMERICAL:=value:tolerance}, and a box that stays empty on the
+key a SHORTANSWER field whose answer is "-", so the number of fields gives nothing away), <generalfeedback>, <penalty>,
 <hidden> and <idnumber> (the variant code). Whole numbers must be exact; any other value is
 accepted within 1% or one unit of its last printed decimal place, whichever is larger, so an exact
 fraction typed as a decimal is right. Pictures to draw stay on paper. Leaves out: grading
 anything Moodle cannot check (drawings) and uploading.
 """
 
+import dataclasses
 import html
 from fractions import Fraction
 from xml.sax.saxutils import escape
 
-from workbook.layout import Figure, Grid
+from workbook.layout import Figure, Grid, scaffolded
 from workbook.sheet import build_sheet
 from workbook.values import expected
 
@@ -48,14 +50,16 @@ def _grid(grid: Grid) -> str:
                 cells.append(f"<td>{html.escape(cell.given)}</td>")
                 continue
             answer = cell_value(cell)
-            cells.append(f"<td>{_field(*answer)}</td>" if answer else "<td></td>")
+            # a box that stays empty gets a field too (answer "-"): no field count gives the key away
+            cells.append(f"<td>{_field(*answer)}</td>" if answer else "<td>{1:SHORTANSWER:=-}</td>")
         rows.append(f"<tr><th>{html.escape(label)}</th>" + "".join(cells) + "</tr>")
     return (f"<table border=\"1\" style=\"border-collapse: collapse; margin: 4px 0\"><caption>"
             f"{html.escape(grid.name)}</caption>{''.join(rows)}</table>")
 
 
 def question_html(sheet) -> str:
-    parts = [f"<p><b>{html.escape(sheet.title)}</b> (variant {sheet.code})</p>", "<ul>"]
+    parts = [f"<p><b>{html.escape(sheet.title)}</b> (variant {sheet.code})</p>",
+             "<p>Type - in a box that stays empty.</p>", "<ul>"]
     parts += [f"<li>{html.escape(line)}</li>" for line in sheet.conventions] + ["</ul>"]
     for section in sheet.sections:
         parts.append(f"<h4>Step {section.number} · {html.escape(section.title)}</h4>"
@@ -72,8 +76,10 @@ def question_html(sheet) -> str:
     return "\n".join(parts)
 
 
-def render_moodle(exam: str, plan, paper: str = "a4") -> str:
-    """The whole exam as Moodle XML text: a category, then one cloze question per sheet."""
+def render_moodle(exam: str, plan, paper: str = "a4", options: dict | None = None) -> str:
+    """The whole exam as Moodle XML text: a category, then one cloze question per sheet (the
+    exam's --title and --scaffold apply; each question's idnumber is its code and roster row)."""
+    options = options or {}
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>",
            '  <question type="category">',
            f"    <category><text>$course$/top/{escape(exam)}</text></category>",
@@ -81,7 +87,9 @@ def render_moodle(exam: str, plan, paper: str = "a4") -> str:
            "  </question>"]
     for a in plan:
         for name, sol in a.solutions:
-            sheet = build_sheet(sol, paper)
+            sheet = scaffolded(build_sheet(sol, paper), options.get("scaffold") or "standard")
+            if options.get("title"):
+                sheet = dataclasses.replace(sheet, title=options["title"])
             text = question_html(sheet).replace("]]>", "]]]]><![CDATA[>")
             out += ['  <question type="cloze">',
                     f"    <name><text>{escape(f'{exam} · {a.label} · {name} · {sol.code}')}</text></name>",
@@ -89,7 +97,7 @@ def render_moodle(exam: str, plan, paper: str = "a4") -> str:
                     '    <generalfeedback format="html"><text></text></generalfeedback>',
                     "    <penalty>0.3333333</penalty>",
                     "    <hidden>0</hidden>",
-                    f"    <idnumber>{escape(sol.code)}</idnumber>",
+                    f"    <idnumber>{escape(f'{sol.code}-{a.student.row}')}</idnumber>",
                     "  </question>"]
     out.append("</quiz>")
     return "\n".join(out) + "\n"

@@ -52,6 +52,22 @@ def write_all(out_dir: Path, files: list[tuple[str, bytes]]) -> list[Path]:
     return [path for _, path in staged]
 
 
+def remove_stale(out_dir: Path, written: list[str], patterns: list[str]) -> list[Path]:
+    """Delete the files matching `patterns` in out_dir that are not among `written` (names relative
+    to out_dir): what an earlier, larger run left behind. Returns what was removed."""
+    out_dir, keep = Path(out_dir), {Path(out_dir) / name for name in written}
+    gone = []
+    for pattern in patterns:
+        for path in out_dir.glob(pattern):
+            if path.is_file() and path not in keep:
+                try:
+                    path.unlink()
+                except OSError as err:
+                    raise OutputError(f"cannot remove old file {str(path)!r}: {err.strerror or err}") from None
+                gone.append(path)
+    return gone
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
