@@ -127,9 +127,8 @@ def load(fig: Figures, when: str) -> None:
 
 def solve_rates(fig: Figures, cfg: dict) -> None:
     """1. Variants solved (generated + exact + cross-checked) per second; generation alone per second."""
-    from workbook.generate import generate
     from workbook.presets import presets
-    from workbook.solve import solve
+    from workbook.solve import generate_problem as generate, solve
 
     seeds = range(1, cfg["seeds"] + 1)
     note(f"solving {len(seeds)} seeds per preset, {cfg['solve_reps']} repetition(s)")

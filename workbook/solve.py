@@ -37,14 +37,19 @@ class Solution:
         return frozenset(s.id for s in self.steps)
 
 
+def generate_problem(spec: Spec):
+    """The seeded problem of any exercise: routing kinds from generate.py, the others from their module."""
+    kind = KIND_MODULES.get(spec.kind)
+    return generate(spec) if kind is None else kind.generate(spec)
+
+
 def solve(spec: Spec, problem=None) -> Solution:
     """Spec -> Solution with every step exact and cross-checked (raises CheckError)."""
     kind = KIND_MODULES.get(spec.kind)
+    problem = problem or generate_problem(spec)
     if kind is None:
-        problem = problem or generate(spec)
         steps, floats = tuple(_steps(spec, problem)), forward(spec, problem)
     else:
-        problem = problem or kind.generate(spec)
         steps, floats = tuple(kind.steps(spec, problem)), kind.forward(spec, problem)
     _cross_check(spec, steps, floats)
     return Solution(spec, encode(spec), problem, steps)
