@@ -369,7 +369,7 @@ def build(paper, out):
     _library(prepare_dir, out)  # a bad folder fails before minutes of rendering
     chosen = presets()
     with _progress(len(chosen), "Rendering presets") as step:
-        files = _library(build_course, paper, chosen, step)
+        files = _library(build_course, paper, chosen, step, os.cpu_count() or 1)
     _write(out, files)
 
 

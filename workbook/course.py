@@ -1,12 +1,16 @@
 """The whole workbook: every preset's worksheet and key, plus one combined workbook and key PDF.
 
-Returns (file name, bytes) pairs for write.py; `progress` is called once per finished preset.
+Presets are laid out one per process across the machine's cores (`jobs`; 1 lays them out here,
+in order, calling `progress` after each). Returns (file name, bytes) pairs for write.py.
 Leaves out: the command line and the file system.
 """
 
+import io
+import os
+from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
 
-from workbook.presets import Preset, presets
+from workbook.presets import Preset, preset, presets
 from workbook.render_html import render_html
 from workbook.sheet import build_sheet
 from workbook.solve import solve
@@ -17,25 +21,45 @@ def stem(name: str, code: str, paper: str) -> str:
     return f"{name}-{code}" + ("-letter" if paper == "letter" else "")
 
 
-def build_course(paper: str = "a4", chosen: tuple[Preset, ...] | None = None,
-                 progress: Callable[[str], None] = lambda name: None) -> list[tuple[str, bytes]]:
-    """Every preset as PDF + HTML worksheet and key, then workbook.pdf and answer-key.pdf."""
-    from workbook.render_pdf import combine, documents, write_pdf
+def _preset_files(job) -> tuple[str, list[tuple[str, bytes]], list[bytes]]:
+    """One preset: its four files (PDF and HTML, worksheet and key) and its two PDFs."""
+    from workbook.render_pdf import documents, write_pdf
 
-    files, worksheets, keys = [], [], []
-    for p in chosen or presets():
-        sol = solve(p.spec())
-        sheet = build_sheet(sol, paper)
-        base = stem(p.name, sol.code, paper)
-        htmls = [render_html(sheet, False), render_html(sheet, True)]
-        docs = documents(htmls)
-        for side, html, doc in zip(("worksheet", "key"), htmls, docs):
-            files.append((f"{base}-{side}.pdf", write_pdf(doc)))
-            files.append((f"{base}-{side}.html", html.encode()))
-        worksheets.append(docs[0])
-        keys.append(docs[1])
-        progress(p.name)
+    name, paper = job
+    sol = solve(preset(name).spec())
+    sheet = build_sheet(sol, paper)
+    base = stem(name, sol.code, paper)
+    htmls = [render_html(sheet, False), render_html(sheet, True)]
+    pdfs = [write_pdf(doc) for doc in documents(htmls)]
+    files = []
+    for side, html, pdf in zip(("worksheet", "key"), htmls, pdfs):
+        files += [(f"{base}-{side}.pdf", pdf), (f"{base}-{side}.html", html.encode())]
+    return name, files, pdfs
+
+
+def build_course(paper: str = "a4", chosen: tuple[Preset, ...] | None = None,
+                 progress: Callable[[str], None] = lambda name: None, jobs: int = 1) -> list[tuple[str, bytes]]:
+    """Every preset as PDF + HTML worksheet and key, then workbook.pdf and answer-key.pdf."""
+    from pypdf import PdfReader, PdfWriter
+
+    work = [(p.name, paper) for p in chosen or presets()]
+    results = []
+    if jobs > 1 and len(work) > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, os.cpu_count() or 1, len(work))) as pool:
+            for result in pool.map(_preset_files, work):
+                results.append(result)
+                progress(result[0])
+    else:
+        for job in work:
+            results.append(_preset_files(job))
+            progress(job[0])
+    files = [f for _, preset_files, _ in results for f in preset_files]
     suffix = "-letter" if paper == "letter" else ""
-    files.append((f"workbook{suffix}.pdf", combine(worksheets)))
-    files.append((f"answer-key{suffix}.pdf", combine(keys)))
+    for side, name in ((0, f"workbook{suffix}.pdf"), (1, f"answer-key{suffix}.pdf")):
+        merged = PdfWriter()
+        for _, _, pdfs in results:
+            merged.append(PdfReader(io.BytesIO(pdfs[side])))
+        buffer = io.BytesIO()
+        merged.write(buffer)
+        files.append((name, buffer.getvalue()))
     return files

@@ -56,12 +56,6 @@ def render_pdf(html: str) -> bytes:
     return write_pdf(documents([html])[0])
 
 
-def combine(docs: list) -> bytes:
-    """Several laid-out documents -> one PDF, pages in order (page numbers stay per sheet)."""
-    pages = [page for doc in docs for page in doc.pages]
-    return write_pdf(docs[0].copy(pages))
-
-
 _BLANK = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>@page {{ size: {size}; margin: 20mm; }}
 p {{ font-family: "DejaVu Sans", sans-serif; font-size: 8pt; color: #777; text-align: center; margin-top: 120mm; }}
 </style></head><body><p>This page is left blank for double-sided printing.</p></body></html>"""
