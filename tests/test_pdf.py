@@ -100,3 +100,18 @@ def test_nothing_is_fetched(monkeypatch):
             '<body><img src="http://example.com/x.png"><img src="file:///etc/passwd">hello</body></html>')
     pdf = render_pdf(html)
     assert pdf.startswith(b"%PDF") and "hello" in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+
+def test_the_course_build_joins_every_sheet_in_course_order():
+    """build_course on two presets laid out in two processes: each sheet's files, and the combined
+    workbook and answer key holding every page of every worksheet (key) in course order."""
+    from workbook.course import build_course
+    chosen = presets()[:2]
+    files = dict(build_course("a4", chosen, jobs=2))
+    workbook, key = PdfReader(io.BytesIO(files["workbook.pdf"])), PdfReader(io.BytesIO(files["answer-key.pdf"]))
+    sheets = [(name, PdfReader(io.BytesIO(data))) for name, data in files.items()
+              if name.endswith("-worksheet.pdf")]
+    assert [n.split("-")[0] for n, _ in sheets] == [p.name.split("-")[0] for p in chosen]
+    assert len(workbook.pages) == len(key.pages) == sum(len(r.pages) for _, r in sheets)
+    first = sheets[0][1].pages[0].extract_text()
+    assert workbook.pages[0].extract_text() == first and "Answer key" in key.pages[0].extract_text()
