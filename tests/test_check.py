@@ -312,3 +312,14 @@ def test_answers_never_overwrites_a_file_without_force(tmp_path):
     assert result.exit_code == 1 and "--force" in result.stderr and path.read_text() == "my work"
     assert run("answers", "10JP-81P", "--out", str(path), "--force").exit_code == 0
     assert path.read_text().startswith("# moe-workbook answers")
+
+
+def test_quantisation_rounded_half_up_is_named():
+    """One expert W = (1.4, 0.5, -0.3): INT4 scale 1.4/7 = 0.2, x = w/scale = (7, 2.5, -1.5).
+    Half to even gives q = (7, 2, -2); school rounding (half away from zero) gives (7, 3, -2)."""
+    from workbook.kinds.quantize import QuantizeProblem
+    spec = make_spec("quantize", {"experts": 1, "rows": 1, "cols": 3, "bits": "int4"}, 0)
+    sol = solve(spec, QuantizeProblem((((14, 5, -3),),)))
+    assert sol.step("q_int4").exact == (((7, 2, -2),),)
+    reasons = diagnose(sol, {"q_int4[1][1][2]": 3})
+    assert "q_int4: a tie rounded half up (away from zero) instead of to the even neighbour" in reasons
