@@ -137,15 +137,20 @@ def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: boo
     students/NN-name-worksheet.pdf ... when per_student, moodle.xml when `moodle` names the exam.
     Without `pdf`, only the manifest (and Moodle): nothing is laid out."""
     options = options or {}
+    rows = [_row(a) for a in plan]
+    files = _pdfs(plan, rows, paper, per_student, jobs, options, progress) if pdf else []
     if not pdf:
-        rows = [_row(a) for a in plan]
         for a in plan:
             progress(a.label)
-        files = [("manifest.csv", _csv(rows)), ("manifest.json", _json(rows))]
-        if moodle:
-            from workbook.render_moodle import render_moodle
-            files.append(("moodle.xml", render_moodle(moodle, plan, paper, options).encode()))
-        return files
+    files += [("manifest.csv", _csv(rows)), ("manifest.json", _json(rows))]
+    if moodle:
+        from workbook.render_moodle import render_moodle
+        files.append(("moodle.xml", render_moodle(moodle, plan, paper, options).encode()))
+    return files
+
+
+def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -> list[tuple[str, bytes]]:
+    """Lay every student's sheets out (in parallel), join them, and add page ranges to `rows`."""
     from pypdf import PdfReader, PdfWriter
 
     work = []
@@ -163,29 +168,24 @@ def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: boo
         for a, job in zip(plan, work):
             results.append(_student_pdfs(job))
             progress(a.label)
-    files, rows = [], []
+    singles = []
     merged = {side: PdfWriter() for side in ("worksheet", "key")}
     first = {"worksheet": 1, "key": 1}
-    for number, (a, result) in enumerate(zip(plan, results), 1):
+    for number, (a, result, row) in enumerate(zip(plan, results, rows), 1):
         stem = f"students/{number:02d}-{_slug(a.label)}"
-        row = _row(a)
         for side in ("worksheet", "key"):
             merged[side].append(PdfReader(io.BytesIO(result[side])))
             row[f"{side}_pages"] = f"{first[side]}-{first[side] + result[side + '_pages'] - 1}"
             first[side] += result[side + "_padded"]
             if per_student:
-                files.append((f"{stem}-{side}.pdf", result[side + "_single"]))
+                singles.append((f"{stem}-{side}.pdf", result[side + "_single"]))
                 row[f"{side}_file"] = f"{stem}-{side}.pdf"
-        rows.append(row)
+    joined = []
     for side, name in (("worksheet", "worksheets.pdf"), ("key", "keys.pdf")):
         buffer = io.BytesIO()
         merged[side].write(buffer)
-        files.insert(0 if side == "worksheet" else 1, (name, buffer.getvalue()))
-    files += [("manifest.csv", _csv(rows)), ("manifest.json", _json(rows))]
-    if moodle:
-        from workbook.render_moodle import render_moodle
-        files.append(("moodle.xml", render_moodle(moodle, plan, paper, options).encode()))
-    return files
+        joined.append((name, buffer.getvalue()))
+    return joined + singles
 
 
 def _row(a: Assignment) -> dict:
