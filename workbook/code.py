@@ -31,6 +31,17 @@ _KIND_RADIX = 16
 _MIN_DIGITS = 6  # leading zeros keep even the smallest variant's code at 7 characters
 
 
+def omitted(spec: Spec) -> set[str]:
+    """The parameters the spec's code slot leaves out (they are at their defaults): an option added
+    after a kind's first codes, such as token choice's capacity_factor when capacity is off."""
+    return {p.name for p in _left_out(_slot(spec))}
+
+
+def _slot(spec: Spec) -> int:
+    return next(i for i, (kind, _) in enumerate(_SLOTS) if kind == spec.kind
+                and all(spec.params[p.name] == p.default for p in _left_out(i)))
+
+
 def _left_out(slot: int):
     kind, names = _SLOTS[slot]
     return [p for p in KINDS[kind] if p.name in names]
@@ -57,8 +68,7 @@ def _check_digit(digits: list[int]) -> int:
 
 def encode(spec: Spec) -> str:
     """Spec -> code, e.g. token-choice defaults, seed 1 -> a code like '1XKM-4RB'."""
-    slot = next(i for i, (kind, _) in enumerate(_SLOTS) if kind == spec.kind
-                and all(spec.params[p.name] == p.default for p in _left_out(i)))
+    slot = _slot(spec)
     n = spec.seed
     for p in reversed(_encoded(slot)):
         n = n * p.radix + p.to_digit(spec.params[p.name])

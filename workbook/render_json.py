@@ -7,6 +7,7 @@ as floats. Leaves out: anything about the printed layout.
 import json
 import re
 
+from workbook.code import omitted
 from workbook.formatting import exact_text
 from workbook.sheet import conventions
 from workbook.solve import Solution
@@ -21,8 +22,10 @@ def _nested(value, leaf):
 
 
 def solution_dict(sol: Solution) -> dict:
-    # A capacity that is off is left out, so that JSON from before the option existed stays the same.
-    params = {k: v for k, v in sol.spec.params.items() if not (k == "capacity_factor" and v == "none")}
+    # Parameters the variant code leaves out are left out here too, so JSON written before an
+    # option existed (token choice without capacity) stays byte for byte the same.
+    left_out = omitted(sol.spec)
+    params = {k: v for k, v in sol.spec.params.items() if k not in left_out}
     return {
         "schema": SCHEMA,
         "code": sol.code,
