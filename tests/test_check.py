@@ -181,7 +181,6 @@ def run(*args):
 
 
 def test_answers_then_check_from_the_terminal(tmp_path):
-    sol = token_choice(ffn=False)
     template = run("answers", "10JP-81P")
     assert template.exit_code == 0 and 'code = "10JP-81P"' in template.stdout
     assert "# Step 1 · Router scores" in template.stdout

@@ -1,7 +1,6 @@
 """Determinism: the same code gives byte-identical JSON and HTML today and in later versions."""
 
 import json
-from pathlib import Path
 
 import pytest
 

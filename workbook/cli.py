@@ -8,6 +8,7 @@ import re
 import os
 import sys
 from contextlib import contextmanager
+from fractions import Fraction
 from pathlib import Path
 
 import click
@@ -300,7 +301,6 @@ def check(code, answer_file, abs_tol, rel_tol, show_key):
 
 def _shown(value) -> str:
     """Fraction(27, 37) -> '27/37 (0.73)'; 2.5 -> '2.5'; None -> 'an empty box'."""
-    from fractions import Fraction
     if value is None:
         return "an empty box"
     if isinstance(value, Fraction):
@@ -310,7 +310,6 @@ def _shown(value) -> str:
 
 def _folder_name(name: str) -> str:
     """'Midterm 2026 / group A' -> 'Midterm-2026-group-A'."""
-    import re
     return re.sub(r"[^\w.-]+", "-", name).strip("-.") or "exam"
 
 

@@ -87,7 +87,7 @@ def steps(spec, problem: ScoresProblem):
     unscaled = E * sum(products)
     yield Step("aux_unscaled", "E · Σ f_i P̄_i", f"Add the products and multiply by E = {E}.", (unscaled,))
     yield Step("aux_loss", "L_aux", "L_aux = α · E · Σ f_i P̄_i with α = 0.01.", (ALPHA * unscaled,))
-    yield Step("aux_balanced", "L_aux, perfectly balanced", f"Every f_i = k/E and P̄_i = 1/E: α · k.", (ALPHA * k,))
+    yield Step("aux_balanced", "L_aux, perfectly balanced", "Every f_i = k/E and P̄_i = 1/E: α · k.", (ALPHA * k,))
     yield Step("aux_collapsed", "L_aux, collapsed",
                "Every token sends everything to the same expert(s): α · E.", (ALPHA * E,))
     lse = tuple((min(row) * sympy.log(3) + sympy.log(n)) for row in S)

@@ -79,7 +79,7 @@ def generate(spec) -> SharedProblem:
 
 def steps(spec, problem: SharedProblem):
     X, S, K, Ks = problem.X, problem.S, spec["top_k"], spec["shared"]
-    T, E, d = len(S), len(S[0]), len(X[0])
+    T, d = len(S), len(X[0])
     if spec["variant"] == "v3":
         s = tuple(tuple(_sigmoid3(v) for v in row) for row in S)
         yield Step("sigmoid", "Affinities s = sigmoid(score)", "s = 3^score / (3^score + 1), for each routed expert.", s)
