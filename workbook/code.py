@@ -34,10 +34,14 @@ _MIN_DIGITS = 6  # leading zeros keep even the smallest variant's code at 7 char
 def omitted(spec: Spec) -> set[str]:
     """The parameters the spec's code slot leaves out (they are at their defaults): an option added
     after a kind's first codes, such as token choice's capacity_factor when capacity is off."""
-    return {p.name for p in _left_out(_slot(spec))}
+    return {p.name for p in _left_out(slot_of(spec))}
 
 
-def _slot(spec: Spec) -> int:
+FIRST_SLOTS = 2  # the slots of the first printed codes (token choice, expert choice)
+
+
+def slot_of(spec: Spec) -> int:
+    """The code slot a spec is written in: 0 for token choice without capacity, 3 with it, ..."""
     return next(i for i, (kind, _) in enumerate(_SLOTS) if kind == spec.kind
                 and all(spec.params[p.name] == p.default for p in _left_out(i)))
 
@@ -68,7 +72,7 @@ def _check_digit(digits: list[int]) -> int:
 
 def encode(spec: Spec) -> str:
     """Spec -> code, e.g. token-choice defaults, seed 1 -> a code like '1XKM-4RB'."""
-    slot = _slot(spec)
+    slot = slot_of(spec)
     n = spec.seed
     for p in reversed(_encoded(slot)):
         n = n * p.radix + p.to_digit(spec.params[p.name])

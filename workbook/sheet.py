@@ -8,6 +8,7 @@ pictures' drawing (figures.py), HTML, CSS and every file format.
 
 from sympy import Integer, Rational
 
+from workbook.code import FIRST_SLOTS, slot_of
 from workbook.figures import load_bars, routing_arrows
 from workbook.formatting import pretty, tenths
 from workbook.kinds import KIND_MODULES
@@ -30,9 +31,9 @@ def build_sheet(sol: Solution, paper: str = "a4") -> Sheet:
 
 
 def _revision(spec) -> int:
-    """1 for the first routing sheets (token choice without capacity, expert choice), 2 otherwise."""
-    first = spec.kind == "expert-choice" or (spec.kind == "token-choice" and capacity_factor(spec) is None)
-    return 1 if first else 2
+    """1 for sheets whose codes were printed before revision 2 existed (the first code slots:
+    token choice without capacity, expert choice), 2 for every later one."""
+    return 1 if slot_of(spec) < FIRST_SLOTS else 2
 
 
 def _routing_sections(sol: Solution) -> list:
