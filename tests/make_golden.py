@@ -1,8 +1,8 @@
 """Write the golden files the determinism tests compare against.
 
 `python tests/make_golden.py` adds the files of codes that have none yet and leaves every existing
-one alone. `--all` rewrites them all: only for a deliberate, announced change of output (and bump
-GENERATOR_VERSION when the problems themselves change).
+one alone. `--all` rewrites them all: only for a deliberate, announced change of output. A change
+of problems or layout gets a new edition (spec.EDITIONS) instead, so printed codes keep their bytes.
 """
 
 import hashlib
@@ -23,7 +23,11 @@ CODES = ["10JP-81P", "11A7-G1K", "0FKA-8HG", "0FK5-GHJ", "0H2J-RHV",   # routing
          "006X-WH0", "009Q-WH9",                                        # shared experts
          "1SQZ-Q313", "1SQZ-NB1Z",                                      # expert parallelism
          "0001-AHH", "0000-TH3", "0001-TH1",                            # sizing
-         "0069-BHT", "007X-KH8"]                                        # quantize
+         "0069-BHT", "007X-KH8",                                        # quantize
+         # edition 2 (drawn boards): every preset's own code
+         "10JP-82M", "11A7-G2H", "0FKA-8JE", "0FK5-GJG", "0H2J-RJS", "0XM4-H2M", "0NFP-12M",
+         "6TM4-HJK", "000Y-T25", "0017-22B", "006X-WJY", "009Q-WJ7", "002H-M23", "0001-AJF",
+         "0000-TJ1", "0001-TJZ", "0069-BJR", "007X-KJ6", "1SQZ-Q321", "1SQZ-NB2X"]
 
 
 def outputs(code: str) -> dict:

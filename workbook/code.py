@@ -1,13 +1,13 @@
 """Variant codes: a short text that rebuilds one variant with no other file.
 
-The code packs the generator version, the exercise kind, every parameter (by the kind's table in
+The code packs the edition (the generator and layout it was printed with), the exercise kind, every parameter (by the kind's table in
 spec.py) and the seed into one integer, written in Crockford base 32 with a Luhn mod-32 check
 character, grouped by four: 'K3F2-9QX7-M'. Case, spaces and dashes are forgiven; O reads as 0 and
 I, L as 1. Leaves out: what the variant contains (generate.py).
 """
 
 from workbook.errors import CodeError, SpecError
-from workbook.spec import GENERATOR_VERSION, KINDS, Spec, make_spec
+from workbook.spec import EDITIONS, KINDS, Spec, make_spec
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _VALUE = {ch: i for i, ch in enumerate(_ALPHABET)} | {"O": 0, "I": 1, "L": 1}
@@ -76,7 +76,7 @@ def encode(spec: Spec) -> str:
     n = spec.seed
     for p in reversed(_encoded(slot)):
         n = n * p.radix + p.to_digit(spec.params[p.name])
-    n = (n * _KIND_RADIX + slot) * _VERSIONS + GENERATOR_VERSION
+    n = (n * _KIND_RADIX + slot) * _VERSIONS + spec.edition
     digits = []
     while True:
         n, r = divmod(n, 32)
@@ -112,10 +112,10 @@ def decode(code: str) -> Spec:
     n = 0
     for d in digits[:-1]:
         n = n * 32 + d
-    n, version = divmod(n, _VERSIONS)
-    if version != GENERATOR_VERSION:
-        raise CodeError(f"variant code {code!r} is from generator version {version}; "
-                        f"this moe-workbook has version {GENERATOR_VERSION}")
+    n, edition = divmod(n, _VERSIONS)
+    if edition not in EDITIONS:
+        raise CodeError(f"variant code {code!r} is from edition {edition}; "
+                        f"this moe-workbook reads editions {EDITIONS[0]} to {EDITIONS[-1]}")
     n, slot = divmod(n, _KIND_RADIX)
     if slot >= len(_SLOTS):
         raise CodeError(f"variant code {code!r} names an exercise this version does not know")
@@ -125,6 +125,6 @@ def decode(code: str) -> Spec:
         n, digit = divmod(n, p.radix)
         params[p.name] = p.from_digit(digit)
     try:
-        return make_spec(kind, params, n)
+        return make_spec(kind, params, n, edition)
     except SpecError as err:
         raise CodeError(f"variant code {code!r} does not hold a valid variant: {err}") from None

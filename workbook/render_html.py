@@ -12,10 +12,12 @@ from pathlib import Path
 import jinja2
 
 from workbook import __version__
+from workbook.drawing import draw_board
 from workbook.resources import resource_dir
 from workbook.sheet import Sheet
 
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
+DRAWN = 3  # the layout revision from which boards are drawn (drawing.py) instead of tables
 
 
 @lru_cache(maxsize=None)
@@ -43,4 +45,5 @@ def _data_uri(folder: Path, name: str) -> str:
 def render_html(sheet: Sheet, answer_key: bool = False, template_dir: str = "") -> str:
     """Sheet -> HTML text of its worksheet, or of its answer key."""
     template = environment(str(template_dir or "")).get_template("key.html" if answer_key else "worksheet.html")
-    return template.render(sheet=sheet, page_size=PAGE_SIZES[sheet.paper], version=__version__)
+    return template.render(sheet=sheet, page_size=PAGE_SIZES[sheet.paper], version=__version__,
+                           drawn=sheet.revision >= DRAWN, draw=draw_board, answer_key=answer_key)

@@ -12,7 +12,11 @@ from typing import Mapping
 
 from workbook.errors import SpecError
 
-GENERATOR_VERSION = 1
+# A code's edition: the problems' generator and the sheets' layout it was printed with. Edition 1:
+# grids as tables; edition 2: the same problems on drawn boards (layout revision 3, a class set
+# laid out several times faster). Every edition stays readable; new codes get the last one.
+EDITIONS = (1, 2)
+EDITION = EDITIONS[-1]
 MAX_SEED = 2**32 - 1
 GATES = ("softmax3", "softmax2", "softmax")
 GATE_BASE = {"softmax3": 3, "softmax2": 2, "softmax": "e"}
@@ -186,12 +190,13 @@ class Spec:
     kind: str
     params: Mapping = field(hash=False)
     seed: int = 0
+    edition: int = EDITION
 
     def __getitem__(self, name):
         return self.params[name]
 
 
-def make_spec(kind: str, params: Mapping | None = None, seed: int = 0) -> Spec:
+def make_spec(kind: str, params: Mapping | None = None, seed: int = 0, edition: int = EDITION) -> Spec:
     """Fill defaults, check every parameter and their combination; raise SpecError if bad.
 
     make_spec("token-choice", {"experts": 4}) -> Spec(kind="token-choice", params={..., experts: 4}).
@@ -207,7 +212,9 @@ def make_spec(kind: str, params: Mapping | None = None, seed: int = 0) -> Spec:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise SpecError(f"seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}")
     _check_combination(kind, values)
-    return Spec(kind, MappingProxyType(values), seed)
+    if edition not in EDITIONS:
+        raise SpecError(f"edition must be one of {', '.join(map(str, EDITIONS))}, not {edition!r}")
+    return Spec(kind, MappingProxyType(values), seed, edition)
 
 
 def _check_combination(kind: str, v: dict) -> None:

@@ -1,0 +1,113 @@
+"""Drawn boards (layout revision 3): every number lands in its own cell, centred.
+
+The blocks of text are read back the other way round from how drawing.py writes them: a figure
+space is one character's advance, a no-break space half of one, any other character one. Each
+cell's number must sit within a quarter of a character of its cell's centre (the place computed
+here from the grid's column widths), and inside the cell."""
+
+import xml.etree.ElementTree as ET
+from urllib.parse import unquote
+
+import pytest
+
+from workbook.drawing import CELL_H, LABEL_H, MONO, NAME_H, PT, ROLES, ROW_LABEL_W, draw_board
+from workbook.layout import Grid, Cell, Board, scaffolded
+from workbook.presets import presets
+from workbook.render_html import render_html
+from workbook.sheet import build_sheet
+from workbook.solve import solve
+
+FIGURE, HALF = "\u2007", "\u00a0"
+
+
+def _read(block):
+    """A block -> [(line top y, text, centre x in mm)]: each run of other characters is one text."""
+    advance = block.size * PT * MONO
+    out = []
+    for k, line in enumerate(block.text.split("\n")):
+        at, run, start = 0.0, "", 0.0
+        for ch in line + FIGURE:
+            if ch in (FIGURE, HALF):
+                if run:
+                    out.append((round(block.y + k * block.line, 3), run, start + len(run) * advance / 2, advance))
+                    run = ""
+                at += advance if ch == FIGURE else advance / 2
+            else:
+                if not run:
+                    start = at
+                run += ch
+                at += advance
+    return out
+
+
+def _expected(grid: Grid, x: float, y: float, answer_key: bool):
+    """(role, line top, text, cell left, cell width) of every number of a grid."""
+    widths = [15.0 if any(j < len(r) and r[j].wide for r in grid.cells) else 9.0
+              for j in range(max(len(r) for r in grid.cells))]
+    for i, row in enumerate(grid.cells):
+        for j, cell in enumerate(row):
+            left = x + ROW_LABEL_W + sum(widths[:j])
+            top = y + NAME_H + LABEL_H + CELL_H * i
+            shown = []
+            if not cell.blank:
+                shown = [("given", cell.given)]
+            elif answer_key and cell.answer and not cell.decimal:
+                shown = [("whole", cell.answer)]
+            elif answer_key and cell.decimal:
+                shown = ([("frac", cell.answer)] if cell.answer else []) + \
+                        [("dec" if cell.answer else "dec-only", cell.decimal)]
+            for role, text in shown:
+                if text:
+                    yield role, round(top + ROLES[role][1], 3), text.replace(" ", "\u2009"), left, widths[j]
+
+
+def _boards(sheet):
+    for section in sheet.sections:
+        yield from section.boards
+
+
+CASES = [(p.name, seed, size, level) for p in presets() for seed, size, level in
+         ((None, 0.0, "standard"), (5, 11.0, "guided"), (9, 7.0, "standard"))]
+
+
+@pytest.mark.parametrize("name,seed,size,level", CASES)
+def test_every_number_sits_centred_in_its_own_cell(name, seed, size, level):
+    preset = next(p for p in presets() if p.name == name)
+    sheet = scaffolded(build_sheet(solve(preset.spec(seed=seed))), level)
+    assert sheet.revision == 3
+    for board in _boards(sheet):
+        if not board.panels:
+            continue
+        drawing = draw_board(board, size)
+        found = {}
+        for block in drawing.texts + drawing.answers:
+            for top, text, centre, advance in _read(block):
+                found.setdefault((block.role, top, text), []).append((centre, advance))
+        for grid, x, y in drawing.grids:
+            for role, top, text, left, width in _expected(grid, x, y, True):
+                spots = found.get((role, top, text))
+                assert spots, (name, grid.name, role, text)
+                centre, advance = min(spots, key=lambda s: abs(s[0] - (left + width / 2)))
+                assert abs(centre - (left + width / 2)) <= advance / 4 + 1e-6, (grid.name, text)
+                half = len(text) * advance / 2
+                assert left < centre - half and centre + half < left + width, (grid.name, text)
+        ET.fromstring(unquote(drawing.background.split(",", 1)[1]))  # a well-formed picture
+
+
+def test_a_board_places_panels_as_rows_and_columns_bottom_aligned():
+    tall = Grid("W", tuple((Cell(given="1"),) * 2 for _ in range(3)), ("1", "2", "3"), ("a", "b"))
+    short = Grid("X", ((Cell(given="2"),),), ("t1",), ("1",))
+    product = Grid("S", ((Cell(blank=True, answer="3"),) * 2,), ("t1",), ("a", "b"))
+    drawing = draw_board(Board(((None, tall), (short, product))))
+    places = {g.name: (x, y) for g, x, y in drawing.grids}
+    assert places["W"][0] == places["S"][0] > places["X"][0] == 0          # W above S, X to its left
+    assert places["X"][1] == places["S"][1] > places["W"][1] == 0
+    assert drawing.height == pytest.approx(NAME_H + LABEL_H + 3 * CELL_H + 1 + NAME_H + LABEL_H + CELL_H)
+    assert [b.role for b in drawing.answers] == ["whole"] and "3" in drawing.answers[0].text
+
+
+def test_the_worksheet_leaves_the_answers_out_and_the_key_has_them():
+    sheet = build_sheet(solve(presets()[0].spec()))
+    worksheet, key = render_html(sheet, False), render_html(sheet, True)
+    assert 'class="t whole"' in key and 'class="t whole"' not in worksheet
+    assert worksheet.count('class="drawn"') == key.count('class="drawn"') > 0

@@ -1,0 +1,236 @@
+"""Drawn boards (layout revision 3): a board's panels placed in millimetres, the cells of all its
+grids one background picture, and its numbers and labels a few blocks of monospaced text.
+
+Why: WeasyPrint's layout time grows with the number of boxes and runs of text. A grid as a table
+is a box per cell and two width passes per table. Here a board is one box whose cell lines and
+grey fills are one SVG background; every number of one kind (given, whole answer, fraction,
+decimal, label) that sits on the same row pitch goes into one block of monospaced text, a line per
+row, across all the grids of a board row. In a monospaced font every character has the same
+advance, so a number's place is a count of characters (and half characters): each number sits
+centred in its cell within a quarter of a character. Text too long for its cell is set smaller, in a block of its own size. Leaves out: what the cells
+hold (sheet.py) and the HTML around it (templates/worksheet.html).
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import quote
+
+from workbook.layout import Board, Figure, Grid
+
+PT = 25.4 / 72              # millimetres per point
+MONO = 1233 / 2048          # advance of every DejaVu Sans Mono glyph, in em
+CELL_W, WIDE_W, CELL_H = 9.0, 15.0, 8.0
+ROW_LABEL_W = 7.0           # the row-label column, its 1 mm gap to the cells included
+LABEL_H = 4.0               # the column-label row
+NAME_H = 3.4                # the grid's name above it
+GAP_X, GAP_Y = 3.0, 1.0     # between panels of a board
+MARGIN = 0.6                # a number keeps at least half of this from each side of its cell
+FIGURE_NAME_H = 3.6
+LABEL_PT, NAME_PT = 6.5, 7.5
+# role -> (size relative to the sheet's base size, offset of its line's middle from the cell's, mm)
+ROLES = {"given": (1.0, 0.0), "whole": (1.0, 0.0), "frac": (7.5 / 9, -1.2), "dec": (6.5 / 9, 1.4),
+         "dec-only": (6.5 / 9, 0.0)}
+ANSWER_ROLES = {"whole", "frac", "dec", "dec-only"}
+
+
+@dataclass(frozen=True)
+class Text:
+    """A block of text from the board's left edge, its first line's top at y mm, lines `line` mm
+    apart; every text in it is placed by the characters before it (see _Blocks)."""
+
+    role: str
+    y: float
+    size: float          # points
+    text: str
+    line: float
+    width: float         # fixed, so that WeasyPrint need not measure the text to size the block
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A board drawn: its size, one background picture for all its grids, the texts of the given
+    numbers and labels, the answers' texts (key only), and each grid and figure with its place
+    (x, y of its top-left corner, mm)."""
+
+    width: float
+    height: float
+    background: str
+    texts: tuple[Text, ...]
+    answers: tuple[Text, ...]
+    grids: tuple[tuple[Grid, float, float], ...]
+    figures: tuple[tuple[Figure, float, float], ...]
+
+
+def draw_board(board: Board, font_size: float = 0.0) -> Drawing:
+    """Panels in rows and columns, each column as wide as its widest panel, each row as tall as its
+    tallest, panels sitting on their row's bottom line: the places the table layout gave them."""
+    base = font_size or 9.0
+    sizes = [[_size(p) if p is not None else (0.0, 0.0) for p in row] for row in board.panels]
+    ncols = max((len(row) for row in board.panels), default=0)
+    widths = [max((r[j][0] for r in sizes if j < len(r)), default=0.0) for j in range(ncols)]
+    xs = [sum(widths[:j]) + GAP_X * j for j in range(ncols)]
+    grids, figures, y = [], [], 0.0
+    for row, row_sizes in zip(board.panels, sizes):
+        tall = max((h for _, h in row_sizes), default=0.0)
+        for j, panel in enumerate(row):
+            if panel is None:
+                continue
+            top = y + tall - row_sizes[j][1]
+            if isinstance(panel, Grid):
+                grids.append((panel, xs[j], top))
+            else:
+                figures.append((panel, round(xs[j], 2), round(top, 2)))
+        y += tall + GAP_Y
+    width = round(max([x + _size(g)[0] for g, x, _ in grids] + [x + _size(f)[0] for f, x, _ in figures]
+                      + [0.0]), 2)
+    height = round(max(y - GAP_Y, 0.0), 2)
+    blocks = _Blocks()
+    for grid, x, top in grids:
+        _put_grid(blocks, grid, x, top, base)
+    grids = [(grid, round(x, 2), round(top, 2)) for grid, x, top in grids]
+    texts = blocks.texts(width)
+    return Drawing(width, height, _background(width, height, tuple((x, y, _shape(g)) for g, x, y in grids)),
+                   tuple(t for t in texts if t.role not in ANSWER_ROLES),
+                   tuple(t for t in texts if t.role in ANSWER_ROLES), tuple(grids), tuple(figures))
+
+
+def _size(panel) -> tuple[float, float]:
+    if isinstance(panel, Figure):
+        return panel.width_mm + 0.6, panel.height_mm + 0.6 + FIGURE_NAME_H
+    return ROW_LABEL_W + sum(_widths(panel)), NAME_H + LABEL_H + CELL_H * len(panel.cells)
+
+
+def _widths(grid: Grid) -> list[float]:
+    """Column widths: a column is wide when any of its cells is."""
+    n = max((len(r) for r in grid.cells), default=0)
+    return [WIDE_W if any(j < len(r) and r[j].wide for r in grid.cells) else CELL_W for j in range(n)]
+
+
+def _shape(grid: Grid) -> tuple:
+    return tuple(_widths(grid)), tuple(tuple(not c.blank for c in row) for row in grid.cells)
+
+
+def _put_grid(blocks, grid: Grid, x: float, top: float, base: float) -> None:
+    """A grid's name, labels, given numbers and answers, each where it goes on the board."""
+    widths = _widths(grid)
+    starts = [x + ROW_LABEL_W + sum(widths[:j]) for j in range(len(widths))]
+    cells_top = top + NAME_H + LABEL_H
+    blocks.put("name", grid.name, NAME_PT, top, NAME_H, x + ROW_LABEL_W, 0.0, align="left")
+    for j, label in enumerate(grid.col_labels[:len(widths)]):
+        blocks.put("col", label, LABEL_PT, top + NAME_H, LABEL_H, starts[j], widths[j])
+    for i, label in enumerate(grid.row_labels[:len(grid.cells)]):
+        blocks.put("row", label, LABEL_PT, cells_top + CELL_H * i, CELL_H, x, ROW_LABEL_W - 1, align="right")
+    for i, row in enumerate(grid.cells):
+        y = cells_top + CELL_H * i
+        for j, cell in enumerate(row):
+            place = (y, CELL_H, starts[j], widths[j])
+            if not cell.blank:
+                _put_number(blocks, "given", cell.given, base, place)
+            elif cell.answer and not cell.decimal:
+                _put_number(blocks, "whole", cell.answer, base, place)
+            elif cell.decimal:
+                if cell.answer:
+                    _put_number(blocks, "frac", cell.answer, base, place)
+                _put_number(blocks, "dec" if cell.answer else "dec-only", cell.decimal, base, place)
+
+
+def _put_number(blocks, role: str, text: str, base: float, place) -> None:
+    y, line, x, width = place
+    scale, dy = ROLES[role]
+    size = base * scale
+    room = (len(text) + 0.5) * PT * MONO  # per point of size, with half a character for rounding
+    if size * room > width - MARGIN:  # too long: smaller, in a block of its own size
+        size = (width - MARGIN) / room
+    blocks.put(role, text, size, y + dy, line, x, width)
+
+
+class _Blocks:
+    """Collects texts into blocks: one per role, size and row pitch, a line per row. Each text is
+    placed by counting characters from the block's left edge: figure spaces (U+2007) step one
+    character, and a no-break space steps half of one (the blocks' CSS word-spacing takes half
+    a character off it), so every text sits within a quarter character of its place."""
+
+    def __init__(self):
+        self.blocks: dict[tuple, dict] = {}
+
+    def put(self, role: str, text: str, size: float, y: float, line: float, x: float, width: float,
+            align: str = "centre") -> None:
+        if not text:
+            return
+        size = round(size, 2)
+        key = (role, size, round(line, 3), round(y % line, 3))
+        self.blocks.setdefault(key, {}).setdefault(round(y, 3), []).append((x, width, align, text))
+
+    def texts(self, board_width: float) -> list[Text]:
+        out = []
+        for (role, size, line, _), rows in self.blocks.items():
+            advance = size * PT * MONO
+            for y0, count in _runs(sorted(rows), line):
+                lines = []
+                for k in range(count):
+                    chars, at = "", 0  # at: half characters from the block's left edge
+                    for x, width, align, text in sorted(rows.get(round(y0 + k * line, 3), [])):
+                        text = text.replace(" ", "\u2009")  # a full character; padding is U+2007
+                        halves = round(2 * _start(x, width, align, len(text) * advance) / advance)
+                        pad = max(halves - at, 2 if chars and align == "left" else 0)  # names never run together
+                        chars += "\u2007" * (pad // 2) + "\u00a0" * (pad % 2) + text
+                        at += pad + 2 * len(text)
+                    lines.append(chars)
+                out.append(Text(role, round(y0, 3), size, "\n".join(lines), line, round(board_width, 3)))
+        return out
+
+
+def _start(x: float, width: float, align: str, length: float) -> float:
+    """Where a text `length` mm long starts in its cell [x, x + width], in mm."""
+    if align == "left":
+        return x
+    if align == "right":
+        return x + width - length
+    return x + (width - length) / 2
+
+
+def _runs(ys: list[float], line: float):
+    """Line tops -> (first top, number of lines) blocks, a new block where more than one line
+    would stay empty."""
+    runs, first, last = [], ys[0], ys[0]
+    for y in ys[1:]:
+        if round((y - last) / line) > 2:
+            runs.append((first, round((last - first) / line) + 1))
+            first = y
+        last = y
+    runs.append((first, round((last - first) / line) + 1))
+    return runs
+
+
+@lru_cache(maxsize=512)
+def _background(width: float, height: float, shapes: tuple) -> str:
+    """Every grid of the board in one SVG: grey fills for runs of given cells, then the cell
+    lines (whole lines per row and column boundary where a grid is a rectangle). Few path
+    commands, because WeasyPrint parses the picture again each time it draws it."""
+    grey, lines = [], []
+    for x, y, (widths, given) in shapes:
+        left, top = x + ROW_LABEL_W, y + NAME_H + LABEL_H
+        edges = [round(left + sum(widths[:j]), 3) for j in range(len(widths) + 1)]
+        bottom = top + CELL_H * len(given)
+        for i, row in enumerate(given):
+            y0 = top + CELL_H * i
+            j = 0
+            while j < len(row):
+                k = j
+                while k < len(row) and row[k] == row[j]:
+                    k += 1
+                if row[j]:
+                    grey.append(f"M{edges[j]:g} {y0:g}H{edges[k]:g}V{y0 + CELL_H:g}H{edges[j]:g}z")
+                j = k
+        if all(len(row) == len(widths) for row in given):
+            lines += [f"M{left:g} {top + CELL_H * i:g}H{edges[-1]:g}" for i in range(len(given) + 1)]
+            lines += [f"M{e:g} {top:g}V{bottom:g}" for e in edges]
+        else:
+            lines += [f"M{edges[j]:g} {top + CELL_H * i:g}H{edges[j + 1]:g}V{top + CELL_H * (i + 1):g}"
+                      f"H{edges[j]:g}z" for i, row in enumerate(given) for j in range(len(row))]
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}mm" height="{height:g}mm" '
+           f'viewBox="0 0 {width:g} {height:g}">'
+           + (f'<path fill="#ececec" d="{"".join(grey)}"/>' if grey else "")
+           + (f'<path fill="none" stroke="#000" stroke-width="0.3" stroke-linecap="square" d="{"".join(lines)}"/>'
+              if lines else "") + "</svg>")
+    return "data:image/svg+xml," + quote(svg, safe=" =:/\".-")
