@@ -34,6 +34,7 @@ from workbook.spec import Spec, make_spec
 
 MAX_FORMS = 26
 _RESEEDS = 20
+_CHUNK = 8  # most students per layout job: fewer PDFs to join, yet progress shown as jobs finish
 
 
 @dataclass(frozen=True)
@@ -110,23 +111,28 @@ def _html_pair(a: Assignment, sol: Solution, paper: str, options: dict) -> tuple
         raise SpecError(f"template problem{where}{line}: {err.message or err}") from None
 
 
-def _student_pdfs(job) -> dict:
-    """Worker: one student's worksheets and keys, each side padded to an even number of pages."""
+def _chunk_pdfs(job) -> dict:
+    """Worker: the worksheets and keys of a run of students, laid out and written as one PDF per
+    side (each student's pages padded to an even count), with each student's page counts."""
     from workbook.render_pdf import blank_page, documents, write_pdf
 
-    worksheets, keys, paper, single = job
-    out = {}
-    for side, htmls in (("worksheet", worksheets), ("key", keys)):
-        docs = documents(list(htmls))
-        pages = [page for doc in docs for page in doc.pages]
-        counted = len(pages)
-        if len(pages) % 2:
-            pages.append(blank_page(paper))
-        out[side] = write_pdf(docs[0].copy(pages))
-        out[side + "_pages"] = counted
-        out[side + "_padded"] = len(pages)
-        if single:
-            out[side + "_single"] = write_pdf(docs[0].copy(pages[:counted]))
+    students, paper, single = job
+    out = {"students": []}
+    for side in ("worksheet", "key"):
+        pages, base = [], None
+        for number, htmls in enumerate(students):
+            docs = documents(list(htmls[side]))
+            own = [page for doc in docs for page in doc.pages]
+            if len(out["students"]) <= number:
+                out["students"].append({})
+            facts = out["students"][number]
+            facts[side + "_pages"] = len(own)
+            if single:
+                facts[side + "_single"] = write_pdf(docs[0].copy(own))
+            pages += own + ([blank_page(paper)] if len(own) % 2 else [])
+            facts[side + "_padded"] = len(own) + len(own) % 2
+            base = base or docs[0]
+        out[side] = write_pdf(base.copy(pages))
     return out
 
 
@@ -150,35 +156,48 @@ def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: boo
 
 
 def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -> list[tuple[str, bytes]]:
-    """Lay every student's sheets out (in parallel), join them, and add page ranges to `rows`."""
+    """Lay every student's sheets out (in parallel, a few students per job, each job handed out as
+    soon as its HTML is ready), join them, and add page ranges to `rows`."""
     from pypdf import PdfReader, PdfWriter
 
-    work = []
-    for a in plan:
-        pairs = [_html_pair(a, sol, paper, options) for _, sol in a.solutions]
-        work.append(([w for w, _ in pairs], [k for _, k in pairs], paper, per_student))
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
+    size = max(1, min(_CHUNK, -(-len(plan) // (2 * workers)))) if workers > 1 else len(plan)
+    chunks = [plan[i:i + size] for i in range(0, len(plan), size)]
+
+    def job(chunk):
+        students = []
+        for a in chunk:
+            pairs = [_html_pair(a, sol, paper, options) for _, sol in a.solutions]
+            students.append({"worksheet": [w for w, _ in pairs], "key": [k for _, k in pairs]})
+        return students, paper, per_student
+
     results = []
-    workers = jobs or min(os.cpu_count() or 1, len(work))
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for a, result in zip(plan, pool.map(_student_pdfs, work)):
-                results.append(result)
-                progress(a.label)
+            futures = [pool.submit(_chunk_pdfs, job(chunk)) for chunk in chunks]
+            for chunk, future in zip(chunks, futures):
+                results.append(future.result())
+                for a in chunk:
+                    progress(a.label)
     else:
-        for a, job in zip(plan, work):
-            results.append(_student_pdfs(job))
-            progress(a.label)
+        for chunk in chunks:
+            results.append(_chunk_pdfs(job(chunk)))
+            for a in chunk:
+                progress(a.label)
     singles = []
     merged = {side: PdfWriter() for side in ("worksheet", "key")}
     first = {"worksheet": 1, "key": 1}
-    for number, (a, result, row) in enumerate(zip(plan, results, rows), 1):
-        stem = f"students/{number:02d}-{_slug(a.label)}"
+    facts = [f for result in results for f in result["students"]]
+    for result in results:
         for side in ("worksheet", "key"):
             merged[side].append(PdfReader(io.BytesIO(result[side])))
-            row[f"{side}_pages"] = f"{first[side]}-{first[side] + result[side + '_pages'] - 1}"
-            first[side] += result[side + "_padded"]
+    for number, (a, fact, row) in enumerate(zip(plan, facts, rows), 1):
+        stem = f"students/{number:02d}-{_slug(a.label)}"
+        for side in ("worksheet", "key"):
+            row[f"{side}_pages"] = f"{first[side]}-{first[side] + fact[side + '_pages'] - 1}"
+            first[side] += fact[side + "_padded"]
             if per_student:
-                singles.append((f"{stem}-{side}.pdf", result[side + "_single"]))
+                singles.append((f"{stem}-{side}.pdf", fact[side + "_single"]))
                 row[f"{side}_file"] = f"{stem}-{side}.pdf"
     joined = []
     for side, name in (("worksheet", "worksheets.pdf"), ("key", "keys.pdf")):
