@@ -303,6 +303,33 @@ def startup(fig: Figures, cfg: dict) -> None:
     fig.add("startup solve modules imported", len(modules), "modules")
 
 
+def editions(fig: Figures, cfg: dict) -> None:
+    """6a. One token-choice-ffn variant's worksheet + key, in edition 1 (grids as tables) and in
+    edition 2 (drawn boards): what the drawn layout saves per document pair."""
+    from workbook.render_html import render_html
+    from workbook.render_pdf import render_pdf
+    from workbook.sheet import build_sheet
+    from workbook.solve import solve
+    from workbook.presets import preset
+    from workbook.spec import make_spec
+
+    spec = preset("token-choice-ffn").spec()
+    seconds = {}
+    for edition in (1, 2):
+        sheet = build_sheet(solve(make_spec(spec.kind, spec.params, spec.seed, edition)))
+        htmls = [render_html(sheet, False), render_html(sheet, True)]
+        runs = []
+        for _ in range(cfg["pdf_reps"]):
+            start = time.perf_counter()
+            for html in htmls:
+                render_pdf(html)
+            runs.append(time.perf_counter() - start)
+        seconds[edition] = statistics.median(runs)
+        fig.add(f"token-choice-ffn pdf pair, edition {edition} ({'tables' if edition == 1 else 'drawn boards'})",
+                seconds[edition], "s", 3)
+    fig.add("drawn boards speed-up per pair", seconds[1] / seconds[2], "x", 2)
+
+
 def class_set(fig: Figures, cfg: dict) -> None:
     """6. The exam: a class set of token-choice-ffn (worksheet + key per student), laid out on one
     process and on every core: seconds, seconds per page, and the speed-up from parallel layout.
@@ -348,6 +375,7 @@ def main(argv=None) -> int:
     course = pdf_pairs(fig, cfg)
     build_job(fig, cfg, course)
     startup(fig, cfg)
+    editions(fig, cfg)
     class_set(fig, cfg)
     load(fig, "at end")
     fig.add("total run time", time.perf_counter() - run_start, "s", 1)
