@@ -194,15 +194,13 @@ def course_run() -> tuple[float, dict, list, float]:
 
 
 def _outside(preset) -> float:
-    """Seconds for everything of a PDF pair but WeasyPrint: solve, build_sheet, both HTMLs."""
-    from workbook.render_html import render_html
+    """Seconds for everything of a PDF pair but WeasyPrint: solve, build_sheet, the HTML to lay out."""
+    from workbook.render_html import printable
     from workbook.sheet import build_sheet
     from workbook.solve import solve
 
     start = time.perf_counter()
-    sheet = build_sheet(solve(preset.spec()))
-    render_html(sheet, False)
-    render_html(sheet, True)
+    printable(build_sheet(solve(preset.spec())))
     return time.perf_counter() - start
 
 
@@ -212,8 +210,8 @@ def pdf_pairs(fig: Figures, cfg: dict):
     Returns the build_course() run it used, if any (cfg["pairs_from_build"]), for build_job.
     """
     from workbook.presets import presets
-    from workbook.render_html import render_html
-    from workbook.render_pdf import documents
+    from workbook.render_html import printable
+    from workbook.render_pdf import side_documents, write_pdf
     from workbook.sheet import build_sheet
     from workbook.solve import solve
 
@@ -225,7 +223,7 @@ def pdf_pairs(fig: Figures, cfg: dict):
         fig.add("pdf pair method", "per preset inside build_course(); outside weasyprint timed apart (median of 3)")
     else:
         note(f"rendering a worksheet+key PDF pair per preset, {cfg['pdf_reps']} repetition(s)")
-        fig.add("pdf pair method", f"solve+build_sheet+render_html+documents+write_pdf, median of {cfg['pdf_reps']}")
+        fig.add("pdf pair method", f"solve+build_sheet+printable+side_documents+write_pdf, median of {cfg['pdf_reps']}")
     all_outside, all_total = [], []
     for p in presets():
         if course:
@@ -236,9 +234,9 @@ def pdf_pairs(fig: Figures, cfg: dict):
             for _ in range(cfg["pdf_reps"]):
                 start = time.perf_counter()
                 sheet = build_sheet(solve(p.spec()))
-                htmls = [render_html(sheet, False), render_html(sheet, True)]
+                ready = printable(sheet)
                 middle = time.perf_counter()
-                pdfs = [doc.write_pdf() for doc in documents(htmls)]
+                pdfs = [write_pdf(doc) for doc in side_documents(ready)]
                 end = time.perf_counter()
                 assert all(pdf.startswith(b"%PDF") for pdf in pdfs)
                 outside.append(middle - start)
@@ -304,10 +302,10 @@ def startup(fig: Figures, cfg: dict) -> None:
 
 
 def editions(fig: Figures, cfg: dict) -> None:
-    """6a. One token-choice-ffn variant's worksheet + key, in edition 1 (grids as tables) and in
-    edition 2 (drawn boards): what the drawn layout saves per document pair."""
-    from workbook.render_html import render_html
-    from workbook.render_pdf import render_pdf
+    """6a. One token-choice-ffn variant's worksheet + key PDFs, in edition 1 (grids as tables, two
+    layouts) and in edition 2 (drawn boards, one layout for both): what edition 2 saves per pair."""
+    from workbook.render_html import printable
+    from workbook.render_pdf import side_documents, write_pdf
     from workbook.sheet import build_sheet
     from workbook.solve import solve
     from workbook.presets import preset
@@ -317,15 +315,15 @@ def editions(fig: Figures, cfg: dict) -> None:
     seconds = {}
     for edition in (1, 2):
         sheet = build_sheet(solve(make_spec(spec.kind, spec.params, spec.seed, edition)))
-        htmls = [render_html(sheet, False), render_html(sheet, True)]
+        ready = printable(sheet)
         runs = []
         for _ in range(cfg["pdf_reps"]):
             start = time.perf_counter()
-            for html in htmls:
-                render_pdf(html)
+            for doc in side_documents(ready):
+                write_pdf(doc)
             runs.append(time.perf_counter() - start)
         seconds[edition] = statistics.median(runs)
-        fig.add(f"token-choice-ffn pdf pair, edition {edition} ({'tables' if edition == 1 else 'drawn boards'})",
+        fig.add(f"token-choice-ffn pdf pair, edition {edition} ({'tables' if edition == 1 else 'drawn boards, one layout'})",
                 seconds[edition], "s", 3)
     fig.add("drawn boards speed-up per pair", seconds[1] / seconds[2], "x", 2)
 

@@ -109,5 +109,5 @@ def test_a_board_places_panels_as_rows_and_columns_bottom_aligned():
 def test_the_worksheet_leaves_the_answers_out_and_the_key_has_them():
     sheet = build_sheet(solve(presets()[0].spec()))
     worksheet, key = render_html(sheet, False), render_html(sheet, True)
-    assert 'class="t whole"' in key and 'class="t whole"' not in worksheet
+    assert 'class="t whole only-key"' in key and 'class="t whole' not in worksheet
     assert worksheet.count('class="drawn"') == key.count('class="drawn"') > 0

@@ -11,7 +11,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
 
 from workbook.presets import Preset, preset, presets
-from workbook.render_html import render_html
+from workbook.render_html import printable, render_html
 from workbook.sheet import build_sheet
 from workbook.solve import solve
 
@@ -23,14 +23,14 @@ def stem(name: str, code: str, paper: str) -> str:
 
 def _preset_files(job) -> tuple[str, list[tuple[str, bytes]], list[bytes]]:
     """One preset: its four files (PDF and HTML, worksheet and key) and its two PDFs."""
-    from workbook.render_pdf import documents, write_pdf
+    from workbook.render_pdf import side_documents, write_pdf
 
     name, paper = job
     sol = solve(preset(name).spec())
     sheet = build_sheet(sol, paper)
     base = stem(name, sol.code, paper)
     htmls = [render_html(sheet, False), render_html(sheet, True)]
-    pdfs = [write_pdf(doc) for doc in documents(htmls)]
+    pdfs = [write_pdf(doc) for doc in side_documents(printable(sheet))]
     files = []
     for side, html, pdf in zip(("worksheet", "key"), htmls, pdfs):
         files += [(f"{base}-{side}.pdf", pdf), (f"{base}-{side}.html", html.encode())]

@@ -26,7 +26,7 @@ import jinja2
 from workbook.errors import GenerationError, SpecError
 from workbook.layout import scaffolded
 from workbook.presets import Preset
-from workbook.render_html import render_html
+from workbook.render_html import printable, render_html
 from workbook.roster import Student
 from workbook.sheet import build_sheet
 from workbook.solve import Solution, solve
@@ -96,43 +96,58 @@ def _variant(preset: Preset, exam_seed: int, key: str, used: set) -> Solution:
     raise GenerationError(f"could not find a distinct variant of {preset.name} for {key}")
 
 
-def _html_pair(a: Assignment, sol: Solution, paper: str, options: dict) -> tuple[str, str]:
-    """options: title, font_size, scaffold (guided | standard | exam), template_dir."""
+def _sheet(a: Assignment, sol: Solution, paper: str, options: dict):
+    """A student's sheet. options: title, font_size, scaffold (guided | standard | exam)."""
     sheet = scaffolded(build_sheet(sol, paper), options.get("scaffold") or "standard")
-    sheet = dataclasses.replace(sheet, student=a.student.name, form=a.form,
-                                title=options.get("title") or sheet.title,
-                                font_size=options.get("font_size") or 0.0)
-    folder = options.get("template_dir") or ""
+    return dataclasses.replace(sheet, student=a.student.name, form=a.form,
+                               title=options.get("title") or sheet.title,
+                               font_size=options.get("font_size") or 0.0)
+
+
+def _templated(render, *args):
+    """render(*args), with a school's own template that does not work told in one line."""
     try:
-        return render_html(sheet, False, folder), render_html(sheet, True, folder)
-    except jinja2.TemplateError as err:  # a school's own template that does not work
+        return render(*args)
+    except jinja2.TemplateError as err:
         where = f" in {err.filename}" if getattr(err, "filename", None) else ""
         line = f", line {err.lineno}" if getattr(err, "lineno", None) else ""
         raise SpecError(f"template problem{where}{line}: {err.message or err}") from None
 
 
+def _html_pair(a: Assignment, sol: Solution, paper: str, options: dict) -> tuple[str, str]:
+    """A student's worksheet and key HTML; options as _sheet's, and template_dir."""
+    sheet, folder = _sheet(a, sol, paper, options), options.get("template_dir") or ""
+    return _templated(render_html, sheet, False, folder), _templated(render_html, sheet, True, folder)
+
+
+def _printable(a: Assignment, sol: Solution, paper: str, options: dict):
+    """What the PDF step lays out for a student's variant (render_html.Printable)."""
+    return _templated(printable, _sheet(a, sol, paper, options), options.get("template_dir") or "")
+
+
 def _chunk_pdfs(job) -> dict:
     """Worker: the worksheets and keys of a run of students, laid out and written as one PDF per
     side (each student's pages padded to an even count), with each student's page counts."""
-    from workbook.render_pdf import blank_page, documents, write_pdf
+    from workbook.render_pdf import SIDES, blank_page, side_documents, write_pdf
 
     students, paper, single = job
+    pages, base = {side: [] for side in SIDES}, {}
     out = {"students": []}
-    for side in ("worksheet", "key"):
-        pages, base = [], None
-        for number, htmls in enumerate(students):
-            docs = documents(list(htmls[side]))
+    for printables in students:
+        laid_out = [side_documents(p) for p in printables]  # [(worksheet, key), ...] per exercise
+        facts = {}
+        for i, side in enumerate(SIDES):
+            docs = [pair[i] for pair in laid_out]
             own = [page for doc in docs for page in doc.pages]
-            if len(out["students"]) <= number:
-                out["students"].append({})
-            facts = out["students"][number]
             facts[side + "_pages"] = len(own)
+            facts[side + "_padded"] = len(own) + len(own) % 2
             if single:
                 facts[side + "_single"] = write_pdf(docs[0].copy(own))
-            pages += own + ([blank_page(paper)] if len(own) % 2 else [])
-            facts[side + "_padded"] = len(own) + len(own) % 2
-            base = base or docs[0]
-        out[side] = write_pdf(base.copy(pages))
+            pages[side] += own + ([blank_page(paper)] if len(own) % 2 else [])
+            base.setdefault(side, docs[0])
+        out["students"].append(facts)
+    for side in SIDES:
+        out[side] = write_pdf(base[side].copy(pages[side]))
     return out
 
 
@@ -167,8 +182,7 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -
     def job(chunk):
         students = []
         for a in chunk:
-            pairs = [_html_pair(a, sol, paper, options) for _, sol in a.solutions]
-            students.append({"worksheet": [w for w, _ in pairs], "key": [k for _, k in pairs]})
+            students.append([_printable(a, sol, paper, options) for _, sol in a.solutions])
         return students, paper, per_student
 
     results = []

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from workbook.errors import SpecError
-from workbook.render_html import render_html
+from workbook.render_html import printable, render_html
 from workbook.render_json import render_json
 from workbook.sheet import Sheet
 from workbook.solve import Solution
@@ -27,8 +27,9 @@ def _html(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
 
 
 def _pdf(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
-    from workbook.render_pdf import render_pdf  # WeasyPrint loads only when a PDF is asked for
-    return [Rendered(f"-{side}.pdf", render_pdf(render_html(sheet, side == "key"))) for side in sides]
+    from workbook.render_pdf import SIDES, side_documents, write_pdf  # WeasyPrint loads only for a PDF
+    docs = dict(zip(SIDES, side_documents(printable(sheet))))
+    return [Rendered(f"-{side}.pdf", write_pdf(docs[side])) for side in sides]
 
 
 def _json(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:

@@ -1,11 +1,14 @@
 """Render a Sheet as one self-contained HTML document (worksheet or answer key).
 
 The key's template extends the worksheet's and fills only its answer blocks, so the two keep the
-same layout. Autoescape is on; CSS is inlined; nothing is fetched. Leaves out: PDF (render_pdf.py).
+same layout. An edition-2 sheet (drawn boards) also has a pair document for the PDF step: the key
+with the worksheet's own texts in it, each side's marked, laid out once for both PDFs. Autoescape
+is on; CSS is inlined; nothing is fetched. Leaves out: PDF (render_pdf.py).
 """
 
 import base64
 import mimetypes
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from workbook.sheet import Sheet
 
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
 DRAWN = 3  # the layout revision from which boards are drawn (drawing.py) instead of tables
+SIDE_LABELS = {"worksheet": "Worksheet", "key": "Answer key"}
 
 
 @lru_cache(maxsize=None)
@@ -42,8 +46,25 @@ def _data_uri(folder: Path, name: str) -> str:
     return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
 
 
-def render_html(sheet: Sheet, answer_key: bool = False, template_dir: str = "") -> str:
-    """Sheet -> HTML text of its worksheet, or of its answer key."""
-    template = environment(str(template_dir or "")).get_template("key.html" if answer_key else "worksheet.html")
+def render_html(sheet: Sheet, answer_key: bool = False, template_dir: str = "", pair: bool = False) -> str:
+    """Sheet -> HTML text of its worksheet, or of its answer key (or of the pair, see Printable)."""
+    template = environment(str(template_dir or "")).get_template("key.html" if answer_key or pair else "worksheet.html")
     return template.render(sheet=sheet, page_size=PAGE_SIZES[sheet.paper], version=__version__,
-                           drawn=sheet.revision >= DRAWN, draw=draw_board, answer_key=answer_key)
+                           drawn=sheet.revision >= DRAWN, draw=draw_board, answer_key=answer_key or pair,
+                           pair=pair, labels=SIDE_LABELS)
+
+
+@dataclass(frozen=True)
+class Printable:
+    """What the PDF step lays out for one sheet: the pair document (edition 2 with the package's
+    templates: one layout, both PDFs) or the worksheet and the key; and each side's PDF title."""
+
+    htmls: tuple[str, ...]
+    titles: tuple[str, str]
+
+
+def printable(sheet: Sheet, template_dir: str = "") -> Printable:
+    titles = tuple(f"{sheet.title} · {SIDE_LABELS[side]} {sheet.code}" for side in ("worksheet", "key"))
+    if sheet.revision >= DRAWN and not template_dir:
+        return Printable((render_html(sheet, pair=True),), titles)
+    return Printable((render_html(sheet, False, template_dir), render_html(sheet, True, template_dir)), titles)

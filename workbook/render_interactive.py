@@ -84,6 +84,6 @@ def render_interactive(sol, sheet) -> str:
     """Solution + its sheet -> the interactive HTML page."""
     template = environment().get_template("interactive.html")
     return template.render(sheet=sheet, page_size=PAGE_SIZES[sheet.paper], version=__version__,
-                           drawn=False,  # a table keeps an input in every blank, whatever the revision
+                           drawn=False, pair=False,  # a table keeps an input in every blank, whatever the revision
                            key_blob=scramble(key_data(sol, sheet), sheet.code),
                            key_stream=list(hashlib.sha256(sheet.code.encode()).digest()))

@@ -51,6 +51,47 @@ def documents(htmls: list[str]) -> list:
     return [weasyprint.HTML(string=html, url_fetcher=refuse()).render() for html in htmls]
 
 
+SIDES = ("worksheet", "key")
+_MARKS = {"worksheet": "only-key", "key": "only-ws"}  # what each side leaves out of a pair layout
+
+
+def side_documents(printable) -> tuple:
+    """A render_html.Printable -> (worksheet, key) laid-out documents. A pair is laid out once;
+    each side is that layout without the other side's marked boxes, so both have the same pages
+    by construction. Each side's PDF gets its own title."""
+    import copy
+
+    from weasyprint.document import Page
+
+    docs = documents(list(printable.htmls))
+    if len(docs) == 1:
+        docs = [docs[0].copy([Page(_without(page._page_box, _MARKS[side])) for page in docs[0].pages])
+                for side in SIDES]
+    for doc, title in zip(docs, printable.titles):
+        doc.metadata = copy.copy(doc.metadata)
+        doc.metadata.title = title
+    return tuple(docs)
+
+
+def _without(box, mark: str):
+    """A laid-out box tree without the boxes of elements of class `mark`; boxes with nothing
+    removed below them are shared, the others copied (the layout itself is left as it is)."""
+    children = getattr(box, "children", None)
+    if not children:
+        return box
+    kept = [_without(child, mark) for child in children if not _marked(child, mark)]
+    if len(kept) == len(children) and all(a is b for a, b in zip(kept, children)):
+        return box
+    new = box.copy()
+    new.children = kept
+    return new
+
+
+def _marked(box, mark: str) -> bool:
+    element = getattr(box, "element", None)
+    return element is not None and mark in (element.get("class") or "").split()
+
+
 def render_pdf(html: str) -> bytes:
     """One HTML text -> PDF bytes."""
     return write_pdf(documents([html])[0])
