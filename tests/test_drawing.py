@@ -25,7 +25,7 @@ def _read(block):
     advance = block.size * PT * MONO
     out = []
     for k, line in enumerate(block.text.split("\n")):
-        at, run, start = 0.0, "", 0.0
+        at, run, start = block.x, "", 0.0
         for ch in line + FIGURE:
             if ch in (FIGURE, HALF):
                 if run:

@@ -35,10 +35,11 @@ ANSWER_ROLES = {"whole", "frac", "dec", "dec-only"}
 
 @dataclass(frozen=True)
 class Text:
-    """A block of text from the board's left edge, its first line's top at y mm, lines `line` mm
-    apart; every text in it is placed by the characters before it (see _Blocks)."""
+    """A block of text at (x, y) mm on the board, lines `line` mm apart; every text in it is placed
+    by the characters before it on its line (see _Blocks)."""
 
     role: str
+    x: float
     y: float
     size: float          # points
     text: str
@@ -166,17 +167,21 @@ class _Blocks:
         for (role, size, line, _), rows in self.blocks.items():
             advance = size * PT * MONO
             for y0, count in _runs(sorted(rows), line):
+                placed = [[(round(2 * _start(x, width, align, len(text) * advance) / advance), align,
+                            text.replace(" ", "\u2009"))  # a full character; padding is U+2007
+                           for x, width, align, text in sorted(rows.get(round(y0 + k * line, 3), []))]
+                          for k in range(count)]
+                left = min(halves for spots in placed for halves, _, _ in spots) // 2  # whole characters
                 lines = []
-                for k in range(count):
-                    chars, at = "", 0  # at: half characters from the block's left edge
-                    for x, width, align, text in sorted(rows.get(round(y0 + k * line, 3), [])):
-                        text = text.replace(" ", "\u2009")  # a full character; padding is U+2007
-                        halves = round(2 * _start(x, width, align, len(text) * advance) / advance)
+                for spots in placed:
+                    chars, at = "", 2 * left  # at: half characters from the board's left edge
+                    for halves, align, text in spots:
                         pad = max(halves - at, 2 if chars and align == "left" else 0)  # names never run together
                         chars += "\u2007" * (pad // 2) + "\u00a0" * (pad % 2) + text
                         at += pad + 2 * len(text)
                     lines.append(chars)
-                out.append(Text(role, round(y0, 3), size, "\n".join(lines), line, round(board_width, 3)))
+                x = round(left * advance, 3)
+                out.append(Text(role, x, round(y0, 3), size, "\n".join(lines), line, round(board_width - x, 3)))
         return out
 
 
