@@ -66,3 +66,13 @@ def test_malformed_codes_say_so(bad):
 def test_look_alike_letters_are_forgiven():
     code = encode(presets()[0].spec(seed=10))
     assert decode(code.replace("0", "O").replace("1", "l")) == decode(code)
+
+
+def test_a_spec_pickles_whole_for_worker_processes():
+    import pickle
+
+    spec = decode("10JP-81P")
+    back = pickle.loads(pickle.dumps(spec))
+    assert back == spec and back.edition == 1 and dict(back.params) == dict(spec.params)
+    with pytest.raises(TypeError):
+        back.params["tokens"] = 3  # still read-only

@@ -34,7 +34,7 @@ from workbook.spec import Spec, make_spec
 
 MAX_FORMS = 26
 _RESEEDS = 20
-_CHUNK = 8  # most students per layout job: fewer PDFs to join, yet progress shown as jobs finish
+_CHUNK = 5  # most students per layout job: fewer PDFs to join, yet progress shown as jobs finish
 
 
 @dataclass(frozen=True)
@@ -130,11 +130,12 @@ def _chunk_pdfs(job) -> dict:
     side (each student's pages padded to an even count), with each student's page counts."""
     from workbook.render_pdf import SIDES, blank_page, side_documents, write_pdf
 
-    students, paper, single = job
+    chunk, paper, options, single = job
     pages, base = {side: [] for side in SIDES}, {}
     out = {"students": []}
-    for printables in students:
-        laid_out = [side_documents(p) for p in printables]  # [(worksheet, key), ...] per exercise
+    for a in chunk:
+        laid_out = [side_documents(_printable(a, sol, paper, options))  # (worksheet, key) per exercise
+                    for _, sol in a.solutions]
         facts = {}
         for i, side in enumerate(SIDES):
             docs = [pair[i] for pair in laid_out]
@@ -171,40 +172,35 @@ def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: boo
 
 
 def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -> list[tuple[str, bytes]]:
-    """Lay every student's sheets out (in parallel, a few students per job, each job handed out as
-    soon as its HTML is ready), join them, and add page ranges to `rows`."""
+    """Lay every student's sheets out (in parallel, a few students per job; each job renders its own
+    HTML), join them, and add page ranges to `rows`."""
     from pypdf import PdfReader, PdfWriter
 
     workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
     size = max(1, min(_CHUNK, -(-len(plan) // (2 * workers)))) if workers > 1 else len(plan)
     chunks = [plan[i:i + size] for i in range(0, len(plan), size)]
 
-    def job(chunk):
-        students = []
-        for a in chunk:
-            students.append([_printable(a, sol, paper, options) for _, sol in a.solutions])
-        return students, paper, per_student
+    _printable(plan[0], plan[0].solutions[0][1], paper, options)  # a broken school template: told now
+    merged = {side: PdfWriter() for side in ("worksheet", "key")}
+    facts = []
 
-    results = []
+    def take(chunk, result):  # joined as each job comes back, while the others are still laid out
+        for side in merged:
+            merged[side].append(PdfReader(io.BytesIO(result[side])))
+        facts.extend(result["students"])
+        for a in chunk:
+            progress(a.label)
+
     if workers > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(_chunk_pdfs, job(chunk)) for chunk in chunks]
+            futures = [pool.submit(_chunk_pdfs, (chunk, paper, options, per_student)) for chunk in chunks]
             for chunk, future in zip(chunks, futures):
-                results.append(future.result())
-                for a in chunk:
-                    progress(a.label)
+                take(chunk, future.result())
     else:
         for chunk in chunks:
-            results.append(_chunk_pdfs(job(chunk)))
-            for a in chunk:
-                progress(a.label)
+            take(chunk, _chunk_pdfs((chunk, paper, options, per_student)))
     singles = []
-    merged = {side: PdfWriter() for side in ("worksheet", "key")}
     first = {"worksheet": 1, "key": 1}
-    facts = [f for result in results for f in result["students"]]
-    for result in results:
-        for side in ("worksheet", "key"):
-            merged[side].append(PdfReader(io.BytesIO(result[side])))
     for number, (a, fact, row) in enumerate(zip(plan, facts, rows), 1):
         stem = f"students/{number:02d}-{_slug(a.label)}"
         for side in ("worksheet", "key"):

@@ -195,6 +195,13 @@ class Spec:
     def __getitem__(self, name):
         return self.params[name]
 
+    def __reduce__(self):  # plain data, so it pickles (to a worker process) despite the read-only params
+        return _spec, (self.kind, dict(self.params), self.seed, self.edition)
+
+
+def _spec(kind: str, params: dict, seed: int, edition: int) -> Spec:
+    return Spec(kind, MappingProxyType(params), seed, edition)
+
 
 def make_spec(kind: str, params: Mapping | None = None, seed: int = 0, edition: int = EDITION) -> Spec:
     """Fill defaults, check every parameter and their combination; raise SpecError if bad.
