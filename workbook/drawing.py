@@ -171,7 +171,7 @@ class _Blocks:
                             text.replace(" ", "\u2009"))  # a full character; padding is U+2007
                            for x, width, align, text in sorted(rows.get(round(y0 + k * line, 3), []))]
                           for k in range(count)]
-                left = min(halves for spots in placed for halves, _, _ in spots) // 2  # whole characters
+                left = max(min(halves for spots in placed for halves, _, _ in spots), 0) // 2  # whole characters
                 lines = []
                 for spots in placed:
                     chars, at = "", 2 * left  # at: half characters from the board's left edge
