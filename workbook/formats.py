@@ -28,7 +28,7 @@ def _html(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
 
 def _pdf(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
     from workbook.render_pdf import SIDES, side_documents, write_pdf  # WeasyPrint loads only for a PDF
-    docs = dict(zip(SIDES, side_documents(printable(sheet))))
+    docs = dict(zip(SIDES, side_documents(printable(sheet), sides)))
     return [Rendered(f"-{side}.pdf", write_pdf(docs[side])) for side in sides]
 
 

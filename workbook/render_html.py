@@ -57,7 +57,8 @@ def render_html(sheet: Sheet, answer_key: bool = False, template_dir: str = "", 
 @dataclass(frozen=True)
 class Printable:
     """What the PDF step lays out for one sheet: the pair document (edition 2 with the package's
-    templates: one layout, both PDFs) or the worksheet and the key; and each side's PDF title."""
+    templates: one layout, both PDFs, each with its title from `titles`) or the worksheet and
+    the key (each titled by its own template)."""
 
     htmls: tuple[str, ...]
     titles: tuple[str, str]

@@ -55,21 +55,24 @@ SIDES = ("worksheet", "key")
 _MARKS = {"worksheet": "only-key", "key": "only-ws"}  # what each side leaves out of a pair layout
 
 
-def side_documents(printable) -> tuple:
-    """A render_html.Printable -> (worksheet, key) laid-out documents. A pair is laid out once;
-    each side is that layout without the other side's marked boxes, so both have the same pages
-    by construction. Each side's PDF gets its own title."""
+def side_documents(printable, wanted=SIDES) -> tuple:
+    """A render_html.Printable -> (worksheet, key) laid-out documents (None for a side not
+    wanted). A pair is laid out once; each side is that layout without the other side's marked
+    boxes, so both have the same pages by construction, and gets its own PDF title."""
     import copy
 
     from weasyprint.document import Page
 
-    docs = documents(list(printable.htmls))
-    if len(docs) == 1:
-        docs = [docs[0].copy([Page(_without(page._page_box, _MARKS[side])) for page in docs[0].pages])
-                for side in SIDES]
-    for doc, title in zip(docs, printable.titles):
-        doc.metadata = copy.copy(doc.metadata)
+    if len(printable.htmls) == 2:
+        return tuple(documents([html])[0] if side in wanted else None
+                     for side, html in zip(SIDES, printable.htmls))
+    pair = documents(list(printable.htmls))[0]
+    docs = []
+    for side, title in zip(SIDES, printable.titles):
+        doc = pair.copy([Page(_without(page._page_box, _MARKS[side])) for page in pair.pages])
+        doc.metadata = copy.copy(doc.metadata)  # copies share it otherwise
         doc.metadata.title = title
+        docs.append(doc)
     return tuple(docs)
 
 
