@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from workbook.drawing import CELL_H, LABEL_H, MONO, NAME_H, PT, ROLES, ROW_LABEL_W, draw_board
+from workbook.drawing import CELL_H, LABEL_H, MONO, NAME_H, PT, ROLES, draw_board, label_width
 from workbook.layout import Grid, Cell, Board, scaffolded
 from workbook.presets import presets
 from workbook.render_html import render_html
@@ -20,13 +20,17 @@ from workbook.solve import solve
 FIGURE, HALF = "\u2007", "\u00a0"
 
 
+def _spaced(text):
+    return text.replace(" ", "\u2009").replace(HALF, "\u2009")
+
+
 def _read(block):
     """A block -> [(line top y, text, centre x in mm)]: each run of other characters is one text."""
     advance = block.size * PT * MONO
     out = []
     for k, line in enumerate(block.text.split("\n")):
         at, run, start = block.x, "", 0.0
-        for ch in line + FIGURE:
+        for ch in line.lstrip("\u200b") + FIGURE:  # a zero-width space may lead the block
             if ch in (FIGURE, HALF):
                 if run:
                     out.append((round(block.y + k * block.line, 3), run, start + len(run) * advance / 2, advance))
@@ -46,7 +50,7 @@ def _expected(grid: Grid, x: float, y: float, answer_key: bool):
               for j in range(max(len(r) for r in grid.cells))]
     for i, row in enumerate(grid.cells):
         for j, cell in enumerate(row):
-            left = x + ROW_LABEL_W + sum(widths[:j])
+            left = x + label_width(grid) + sum(widths[:j])
             top = y + NAME_H + LABEL_H + CELL_H * i
             shown = []
             if not cell.blank:
@@ -58,7 +62,7 @@ def _expected(grid: Grid, x: float, y: float, answer_key: bool):
                         [("dec" if cell.answer else "dec-only", cell.decimal)]
             for role, text in shown:
                 if text:
-                    yield role, round(top + ROLES[role][1], 3), text.replace(" ", "\u2009"), left, widths[j]
+                    yield role, round(top + ROLES[role][1], 3), _spaced(text), left, widths[j]
 
 
 def _boards(sheet):
@@ -91,7 +95,32 @@ def test_every_number_sits_centred_in_its_own_cell(name, seed, size, level):
                 assert abs(centre - (left + width / 2)) <= advance / 4 + 1e-6, (grid.name, text)
                 half = len(text) * advance / 2
                 assert left < centre - half and centre + half < left + width, (grid.name, text)
+            _labels_fit(grid, x, y, found)
         ET.fromstring(unquote(drawing.background.split(",", 1)[1]))  # a well-formed picture
+
+
+def _labels_fit(grid, x, y, found):
+    """Row labels sit whole between the panel's left edge and the cells; column labels in their cells."""
+    widths = [15.0 if any(j < len(r) and r[j].wide for r in grid.cells) else 9.0
+              for j in range(max(len(r) for r in grid.cells))]
+    cells_left, cells_top = x + label_width(grid), y + NAME_H + LABEL_H
+    for i, label in enumerate(grid.row_labels[:len(grid.cells)]):
+        if not label:
+            continue
+        text = _spaced(label)
+        spots = found[("row", round(cells_top + CELL_H * i, 3), text)]
+        centre, advance = min(spots, key=lambda s: abs(s[0] - cells_left))
+        half = len(text) * advance / 2
+        assert x - advance / 4 <= centre - half and centre + half <= cells_left - 0.5, (grid.name, label)
+    for j, label in enumerate(grid.col_labels[:len(widths)]):
+        if not label:
+            continue
+        text = _spaced(label)
+        left = cells_left + sum(widths[:j])
+        spots = found[("col", round(y + NAME_H, 3), text)]
+        centre, advance = min(spots, key=lambda s: abs(s[0] - (left + widths[j] / 2)))
+        half = len(text) * advance / 2
+        assert left <= centre - half and centre + half <= left + widths[j], (grid.name, label)
 
 
 def test_a_board_places_panels_as_rows_and_columns_bottom_aligned():

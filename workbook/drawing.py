@@ -20,7 +20,7 @@ from workbook.layout import Board, Figure, Grid
 PT = 25.4 / 72              # millimetres per point
 MONO = 1233 / 2048          # advance of every DejaVu Sans Mono glyph, in em
 CELL_W, WIDE_W, CELL_H = 9.0, 15.0, 8.0
-ROW_LABEL_W = 7.0           # the row-label column, its 1 mm gap to the cells included
+ROW_LABEL_W = 7.0           # the row-label column at least, its 1 mm gap to the cells included
 LABEL_H = 4.0               # the column-label row
 NAME_H = 3.4                # the grid's name above it
 GAP_X, GAP_Y = 3.0, 1.0     # between panels of a board
@@ -98,7 +98,13 @@ def draw_board(board: Board, font_size: float = 0.0) -> Drawing:
 def _size(panel) -> tuple[float, float]:
     if isinstance(panel, Figure):
         return panel.width_mm + 0.6, panel.height_mm + 0.6 + FIGURE_NAME_H
-    return ROW_LABEL_W + sum(_widths(panel)), NAME_H + LABEL_H + CELL_H * len(panel.cells)
+    return label_width(panel) + sum(_widths(panel)), NAME_H + LABEL_H + CELL_H * len(panel.cells)
+
+
+def label_width(grid: Grid) -> float:
+    """The row-label column with its gap: 7 mm, or as wide as the longest label on one line."""
+    longest = max((len(label) for label in grid.row_labels), default=0)
+    return max(ROW_LABEL_W, round(longest * LABEL_PT * PT * MONO + 1.5, 2))
 
 
 def _widths(grid: Grid) -> list[float]:
@@ -108,19 +114,20 @@ def _widths(grid: Grid) -> list[float]:
 
 
 def _shape(grid: Grid) -> tuple:
-    return tuple(_widths(grid)), tuple(tuple(not c.blank for c in row) for row in grid.cells)
+    return label_width(grid), tuple(_widths(grid)), tuple(tuple(not c.blank for c in row) for row in grid.cells)
 
 
 def _put_grid(blocks, grid: Grid, x: float, top: float, base: float) -> None:
     """A grid's name, labels, given numbers and answers, each where it goes on the board."""
-    widths = _widths(grid)
-    starts = [x + ROW_LABEL_W + sum(widths[:j]) for j in range(len(widths))]
+    widths, left = _widths(grid), label_width(grid)
+    starts = [x + left + sum(widths[:j]) for j in range(len(widths))]
     cells_top = top + NAME_H + LABEL_H
-    blocks.put("name", grid.name, NAME_PT, top, NAME_H, x + ROW_LABEL_W, 0.0, align="left")
-    for j, label in enumerate(grid.col_labels[:len(widths)]):
-        blocks.put("col", label, LABEL_PT, top + NAME_H, LABEL_H, starts[j], widths[j])
+    blocks.put("name", grid.name, NAME_PT, top, NAME_H, x + left, 0.0, align="left")
+    for j, label in enumerate(grid.col_labels[:len(widths)]):  # a long label is set smaller
+        size = min(LABEL_PT, (widths[j] - MARGIN) / ((len(label) + 0.5) * PT * MONO))
+        blocks.put("col", label, size, top + NAME_H, LABEL_H, starts[j], widths[j])
     for i, label in enumerate(grid.row_labels[:len(grid.cells)]):
-        blocks.put("row", label, LABEL_PT, cells_top + CELL_H * i, CELL_H, x, ROW_LABEL_W - 1, align="right")
+        blocks.put("row", label, LABEL_PT, cells_top + CELL_H * i, CELL_H, x, left - 1, align="right")
     for i, row in enumerate(grid.cells):
         y = cells_top + CELL_H * i
         for j, cell in enumerate(row):
@@ -168,7 +175,7 @@ class _Blocks:
             advance = size * PT * MONO
             for y0, count in _runs(sorted(rows), line):
                 placed = [[(round(2 * _start(x, width, align, len(text) * advance) / advance), align,
-                            text.replace(" ", "\u2009"))  # a full character; padding is U+2007
+                            _spaced(text))
                            for x, width, align, text in sorted(rows.get(round(y0 + k * line, 3), []))]
                           for k in range(count)]
                 left = max(min(halves for spots in placed for halves, _, _ in spots), 0) // 2  # whole characters
@@ -181,8 +188,17 @@ class _Blocks:
                         at += pad + 2 * len(text)
                     lines.append(chars)
                 x = round(left * advance, 3)
-                out.append(Text(role, x, round(y0, 3), size, "\n".join(lines), line, round(board_width - x, 3)))
+                text = "\n".join(lines)
+                if text.startswith("\u00a0"):  # WeasyPrint doubles the spacing of a block's very first
+                    text = "\u200b" + text     # space; a zero-width space in front keeps it a half
+                out.append(Text(role, x, round(y0, 3), size, text, line, round(board_width - x, 3)))
         return out
+
+
+def _spaced(text: str) -> str:
+    """A text's own spaces as U+2009, one full character: a space or no-break space would be
+    narrowed by the blocks' word-spacing, and figure spaces are the padding."""
+    return text.replace(" ", "\u2009").replace("\u00a0", "\u2009")
 
 
 def _start(x: float, width: float, align: str, length: float) -> float:
@@ -213,8 +229,8 @@ def _background(width: float, height: float, shapes: tuple) -> str:
     lines (whole lines per row and column boundary where a grid is a rectangle). Few path
     commands, because WeasyPrint parses the picture again each time it draws it."""
     grey, lines = [], []
-    for x, y, (widths, given) in shapes:
-        left, top = x + ROW_LABEL_W, y + NAME_H + LABEL_H
+    for x, y, (label_w, widths, given) in shapes:
+        left, top = x + label_w, y + NAME_H + LABEL_H
         edges = [round(left + sum(widths[:j]), 3) for j in range(len(widths) + 1)]
         bottom = top + CELL_H * len(given)
         for i, row in enumerate(given):
