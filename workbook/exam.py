@@ -177,7 +177,7 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -
     from pypdf import PdfReader, PdfWriter
 
     workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
-    size = max(1, min(_CHUNK, -(-len(plan) // (2 * workers)))) if workers > 1 else len(plan)
+    size = max(1, min(_CHUNK, -(-len(plan) // (2 * workers))))  # progress moves on one process too
     chunks = [plan[i:i + size] for i in range(0, len(plan), size)]
 
     _printable(plan[0], plan[0].solutions[0][1], paper, options)  # a broken school template: told now
