@@ -120,9 +120,16 @@ def machine(fig: Figures) -> None:
 
 
 def load(fig: Figures, when: str) -> None:
-    """The 1-minute load average: other work on the machine slows every figure down."""
+    """The 1-minute load average, and a reference loop: other work on the machine, or a virtual
+    machine's host running it slower for a while, slows every figure down. On the 2-core test
+    machine the loop took 0.33 s at best and up to 0.60 s within the same hour; scale the other
+    figures by it before comparing two runs."""
     if hasattr(os, "getloadavg"):
         fig.add(f"load average 1 min {when}", os.getloadavg()[0], "", 2)
+    start = time.perf_counter()
+    for _ in range(10_000_000):
+        pass
+    fig.add(f"reference loop (10^7 empty Python iterations) {when}", time.perf_counter() - start, "s", 2)
 
 
 def solve_rates(fig: Figures, cfg: dict) -> None:
@@ -341,10 +348,13 @@ def class_set(fig: Figures, cfg: dict) -> None:
     timings = {}
     for jobs in sorted({1, cores}):
         note(f"exam token-choice-ffn --variants {students}, {jobs} process(es)")
+        cpu = time.process_time() + _child_cpu()
         start = time.perf_counter()
         files = dict(build_exam(plan, jobs=jobs))
         timings[jobs] = time.perf_counter() - start
         fig.add(f"class set of {students} ({jobs} process{'es' if jobs > 1 else ''})", timings[jobs], "s", 2)
+        fig.add(f"class set of {students} ({jobs} process{'es' if jobs > 1 else ''}), CPU time of all processes",
+                time.process_time() + _child_cpu() - cpu, "s", 2)
     from pypdf import PdfReader
     import io
     pages = sum(len(PdfReader(io.BytesIO(files[n])).pages) for n in ("worksheets.pdf", "keys.pdf"))

@@ -117,6 +117,14 @@ def test_every_sheet_belongs_to_its_student_and_starts_on_an_odd_page(class_set)
         assert all(NAMES[1] in p.extract_text() for p in single.pages)
 
 
+def test_joined_pdfs_are_titled_and_an_exam_built_again_gives_the_same_bytes():
+    plan = plan_exam([preset("token-choice-5x6")], 3, variants=2)
+    first, again = dict(build_exam(plan, jobs=1)), dict(build_exam(plan, jobs=2))
+    for name, kind in (("worksheets.pdf", "worksheets"), ("keys.pdf", "answer keys")):
+        assert first[name] == again[name]
+        assert PdfReader(io.BytesIO(first[name])).metadata.title == f"token-choice-5x6 · {kind} · 2 students"
+
+
 def test_manifest_csv_matches_json(class_set):
     _, files = class_set
     lines = files["manifest.csv"].decode("utf-8-sig").splitlines()

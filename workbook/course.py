@@ -5,7 +5,6 @@ in order, calling `progress` after each). Returns (file name, bytes) pairs for w
 Leaves out: the command line and the file system.
 """
 
-import io
 import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
@@ -40,7 +39,7 @@ def _preset_files(job) -> tuple[str, list[tuple[str, bytes]], list[bytes]]:
 def build_course(paper: str = "a4", chosen: tuple[Preset, ...] | None = None,
                  progress: Callable[[str], None] = lambda name: None, jobs: int = 1) -> list[tuple[str, bytes]]:
     """Every preset as PDF + HTML worksheet and key, then workbook.pdf and answer-key.pdf."""
-    from pypdf import PdfReader, PdfWriter
+    from workbook.render_pdf import JoinedPdf
 
     work = [(p.name, paper) for p in chosen or presets()]
     results = []
@@ -55,11 +54,9 @@ def build_course(paper: str = "a4", chosen: tuple[Preset, ...] | None = None,
             progress(job[0])
     files = [f for _, preset_files, _ in results for f in preset_files]
     suffix = "-letter" if paper == "letter" else ""
-    for side, name in ((0, f"workbook{suffix}.pdf"), (1, f"answer-key{suffix}.pdf")):
-        merged = PdfWriter()
+    for side, name, title in ((0, f"workbook{suffix}.pdf", "Workbook"), (1, f"answer-key{suffix}.pdf", "Answer key")):
+        merged = JoinedPdf()
         for _, _, pdfs in results:
-            merged.append(PdfReader(io.BytesIO(pdfs[side])))
-        buffer = io.BytesIO()
-        merged.write(buffer)
-        files.append((name, buffer.getvalue()))
+            merged.add(pdfs[side])
+        files.append((name, merged.pdf(f"moe-workbook · {title}")))
     return files

@@ -174,19 +174,19 @@ def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: boo
 def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -> list[tuple[str, bytes]]:
     """Lay every student's sheets out (in parallel, a few students per job; each job renders its own
     HTML), join them, and add page ranges to `rows`."""
-    from pypdf import PdfReader, PdfWriter
+    from workbook.render_pdf import JoinedPdf
 
     workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
     size = max(1, min(_CHUNK, -(-len(plan) // (2 * workers))))  # progress moves on one process too
     chunks = [plan[i:i + size] for i in range(0, len(plan), size)]
 
     _printable(plan[0], plan[0].solutions[0][1], paper, options)  # a broken school template: told now
-    merged = {side: PdfWriter() for side in ("worksheet", "key")}
+    merged = {side: JoinedPdf() for side in ("worksheet", "key")}
     facts = []
 
     def take(chunk, result):  # joined as each job comes back, while the others are still laid out
         for side in merged:
-            merged[side].append(PdfReader(io.BytesIO(result[side])))
+            merged[side].add(result[side])
         facts.extend(result["students"])
         for a in chunk:
             progress(a.label)
@@ -210,10 +210,10 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -
                 singles.append((f"{stem}-{side}.pdf", fact[side + "_single"]))
                 row[f"{side}_file"] = f"{stem}-{side}.pdf"
     joined = []
-    for side, name in (("worksheet", "worksheets.pdf"), ("key", "keys.pdf")):
-        buffer = io.BytesIO()
-        merged[side].write(buffer)
-        joined.append((name, buffer.getvalue()))
+    what = options.get("title") or " + ".join(name for name, _ in plan[0].solutions)
+    for side, name, kind in (("worksheet", "worksheets.pdf", "worksheets"), ("key", "keys.pdf", "answer keys")):
+        count = f"{len(plan)} {'student' if len(plan) == 1 else 'students'}"
+        joined.append((name, merged[side].pdf(f"{what} · {kind} · {count}")))
     return joined + singles
 
 
