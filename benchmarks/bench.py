@@ -218,7 +218,7 @@ def pdf_pairs(fig: Figures, cfg: dict):
     """
     from workbook.presets import presets
     from workbook.render_html import printable
-    from workbook.render_pdf import side_documents, write_pdf
+    from workbook.render_pdf import lay_out, print_sheets
     from workbook.sheet import build_sheet
     from workbook.solve import solve
 
@@ -230,7 +230,7 @@ def pdf_pairs(fig: Figures, cfg: dict):
         fig.add("pdf pair method", "per preset inside build_course(); outside weasyprint timed apart (median of 3)")
     else:
         note(f"rendering a worksheet+key PDF pair per preset, {cfg['pdf_reps']} repetition(s)")
-        fig.add("pdf pair method", f"solve+build_sheet+printable+side_documents+write_pdf, median of {cfg['pdf_reps']}")
+        fig.add("pdf pair method", f"solve+build_sheet+printable+lay_out+print_sheets, median of {cfg['pdf_reps']}")
     all_outside, all_total = [], []
     for p in presets():
         if course:
@@ -243,7 +243,7 @@ def pdf_pairs(fig: Figures, cfg: dict):
                 sheet = build_sheet(solve(p.spec()))
                 ready = printable(sheet)
                 middle = time.perf_counter()
-                pdfs = [write_pdf(doc) for doc in side_documents(ready)]
+                pdfs = list(print_sheets([[lay_out(ready)]]).pdfs.values())
                 end = time.perf_counter()
                 assert all(pdf.startswith(b"%PDF") for pdf in pdfs)
                 outside.append(middle - start)
@@ -312,7 +312,7 @@ def editions(fig: Figures, cfg: dict) -> None:
     """6a. One token-choice-ffn variant's worksheet + key PDFs, in edition 1 (grids as tables, two
     layouts) and in edition 2 (drawn boards, one layout for both): what edition 2 saves per pair."""
     from workbook.render_html import printable
-    from workbook.render_pdf import side_documents, write_pdf
+    from workbook.render_pdf import lay_out, print_sheets
     from workbook.sheet import build_sheet
     from workbook.solve import solve
     from workbook.presets import preset
@@ -326,8 +326,7 @@ def editions(fig: Figures, cfg: dict) -> None:
         runs = []
         for _ in range(cfg["pdf_reps"]):
             start = time.perf_counter()
-            for doc in side_documents(ready):
-                write_pdf(doc)
+            print_sheets([[lay_out(ready)]])
             runs.append(time.perf_counter() - start)
         seconds[edition] = statistics.median(runs)
         fig.add(f"token-choice-ffn pdf pair, edition {edition} ({'tables' if edition == 1 else 'drawn boards, one layout'})",

@@ -125,6 +125,22 @@ def test_joined_pdfs_are_titled_and_an_exam_built_again_gives_the_same_bytes():
         assert PdfReader(io.BytesIO(first[name])).metadata.title == f"token-choice-5x6 · {kind} · 2 students"
 
 
+def test_a_bookmark_per_student_opens_their_first_page_and_their_own_files_are_titled(class_set):
+    plan, files = class_set
+    manifest = json.loads(files["manifest.json"])
+    for side, name in (("worksheet", "worksheets.pdf"), ("key", "keys.pdf")):
+        reader = PdfReader(io.BytesIO(files[name]))
+        students = [item for item in reader.outline if not isinstance(item, list)]
+        assert [item.title for item in students] == NAMES
+        assert [reader.get_destination_page_number(item) + 1 for item in students] == \
+            [int(row[f"{side}_pages"].split("-")[0]) for row in manifest]
+        steps = [item.title for item in reader.outline[1] if not isinstance(item, list)]
+        assert steps and steps[0].startswith("Token-choice routing")  # the sheet's own headings below
+        single = PdfReader(io.BytesIO(files[manifest[2][f"{side}_file"]]))
+        kind = "worksheet" if side == "worksheet" else "answer key"
+        assert single.metadata.title == f"{NAMES[2]} · {kind} · token-choice-5x6"
+
+
 def test_manifest_csv_matches_json(class_set):
     _, files = class_set
     lines = files["manifest.csv"].decode("utf-8-sig").splitlines()

@@ -9,8 +9,8 @@ import pytest
 from pypdf import PdfReader
 
 from workbook.presets import presets
-from workbook.render_html import printable
-from workbook.render_pdf import render_pdf, side_documents, write_pdf
+from workbook.render_html import printable, render_html
+from workbook.render_pdf import lay_out, print_sheets, render_pdf
 from workbook.layout import cells
 from workbook.sheet import build_sheet
 from workbook.solve import solve
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.pdf
 def rendered(name: str, paper: str):
     p = next(p for p in presets() if p.name == name)
     sheet = build_sheet(solve(p.spec()), paper)
-    worksheet, key = side_documents(printable(sheet))  # the route every PDF the tool writes takes
-    return sheet, write_pdf(worksheet), write_pdf(key)
+    pdfs = print_sheets([[lay_out(printable(sheet))]]).pdfs  # the route every PDF the tool writes takes
+    return sheet, pdfs["worksheet"], pdfs["key"]
 
 
 def _steps(text: str) -> list[str]:
@@ -85,7 +85,7 @@ def test_same_code_same_pdf_bytes():
     name = presets()[0].name
     _, worksheet, key = rendered(name, "a4")
     sheet = build_sheet(solve(presets()[0].spec()))
-    assert write_pdf(side_documents(printable(sheet))[1]) == key  # laid out afresh: the same bytes
+    assert print_sheets([[lay_out(printable(sheet))]]).pdfs["key"] == key  # laid out afresh: the same bytes
     assert b"CreationDate" not in key and b"ModDate" not in key
 
 
@@ -116,3 +116,36 @@ def test_the_course_build_joins_every_sheet_in_course_order():
     assert len(workbook.pages) == len(key.pages) == sum(len(r.pages) for _, r in sheets)
     first = sheets[0][1].pages[0].extract_text()
     assert workbook.pages[0].extract_text() == first and "Answer key" in key.pages[0].extract_text()
+
+
+def _pictures(pdf: bytes, folder, tag: str) -> list[bytes]:
+    """Each page of a PDF as a 60 dpi grey picture (poppler's pdftoppm, installed by .ci/run)."""
+    import shutil
+    import subprocess
+
+    assert shutil.which("pdftoppm"), "pdftoppm is missing: apt-get install poppler-utils"
+    path = folder / f"{tag}.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "60", "-gray", str(path), str(folder / tag)], check=True)
+    return [p.read_bytes() for p in sorted(folder.glob(f"{tag}-*.pgm"))]
+
+
+@pytest.mark.parametrize("paper", ["a4", "letter"])
+def test_printed_sides_look_exactly_like_their_own_html(preset_name, paper, tmp_path):
+    """The tool draws what worksheet and key share once and lays each side's own boxes over it
+    (render_pdf.lay_out, binding.bind): every page must look exactly as the side's own HTML
+    laid out on its own would."""
+    sheet, worksheet, key = rendered(preset_name, paper)
+    for side, printed in (("worksheet", worksheet), ("key", key)):
+        plain = render_pdf(render_html(sheet, side == "key"))
+        assert _pictures(printed, tmp_path, side) == _pictures(plain, tmp_path, side + "-plain"), side
+
+
+def test_an_edition_1_sheet_prints_as_its_own_html_too(tmp_path):
+    from workbook.code import decode
+
+    sheet = build_sheet(solve(decode("10JP-81P")))  # tables, a worksheet and a key laid out apart
+    pdfs = print_sheets([[lay_out(printable(sheet))]]).pdfs
+    for side in ("worksheet", "key"):
+        plain = render_pdf(render_html(sheet, side == "key"))
+        assert _pictures(pdfs[side], tmp_path, side) == _pictures(plain, tmp_path, side + "-plain"), side

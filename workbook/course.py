@@ -22,14 +22,15 @@ def stem(name: str, code: str, paper: str) -> str:
 
 def _preset_files(job) -> tuple[str, list[tuple[str, bytes]], list[bytes]]:
     """One preset: its four files (PDF and HTML, worksheet and key) and its two PDFs."""
-    from workbook.render_pdf import side_documents, write_pdf
+    from workbook.render_pdf import SIDES, lay_out, print_sheets
 
     name, paper = job
     sol = solve(preset(name).spec())
     sheet = build_sheet(sol, paper)
     base = stem(name, sol.code, paper)
     htmls = [render_html(sheet, False), render_html(sheet, True)]
-    pdfs = [write_pdf(doc) for doc in side_documents(printable(sheet))]
+    printed = print_sheets([[lay_out(printable(sheet))]]).pdfs
+    pdfs = [printed[side] for side in SIDES]
     files = []
     for side, html, pdf in zip(("worksheet", "key"), htmls, pdfs):
         files += [(f"{base}-{side}.pdf", pdf), (f"{base}-{side}.html", html.encode())]
@@ -39,7 +40,7 @@ def _preset_files(job) -> tuple[str, list[tuple[str, bytes]], list[bytes]]:
 def build_course(paper: str = "a4", chosen: tuple[Preset, ...] | None = None,
                  progress: Callable[[str], None] = lambda name: None, jobs: int = 1) -> list[tuple[str, bytes]]:
     """Every preset as PDF + HTML worksheet and key, then workbook.pdf and answer-key.pdf."""
-    from workbook.render_pdf import JoinedPdf
+    from workbook.binding import JoinedPdf
 
     work = [(p.name, paper) for p in chosen or presets()]
     results = []

@@ -126,30 +126,22 @@ def _printable(a: Assignment, sol: Solution, paper: str, options: dict):
 
 
 def _chunk_pdfs(job) -> dict:
-    """Worker: the worksheets and keys of a run of students, laid out and written as one PDF per
-    side (each student's pages padded to an even count), with each student's page counts."""
-    from workbook.render_pdf import SIDES, blank_page, side_documents, write_pdf
+    """Worker: the worksheets and keys of a run of students, laid out and drawn as one PDF per
+    side (each student's pages padded to an even count), with each student's page counts and
+    bookmarks, and their own PDFs when asked."""
+    from workbook.render_pdf import lay_out, print_sheets
 
     chunk, paper, options, single = job
-    pages, base = {side: [] for side in SIDES}, {}
-    out = {"students": []}
-    for a in chunk:
-        laid_out = [side_documents(_printable(a, sol, paper, options))  # (worksheet, key) per exercise
-                    for _, sol in a.solutions]
-        facts = {}
-        for i, side in enumerate(SIDES):
-            docs = [pair[i] for pair in laid_out]
-            own = [page for doc in docs for page in doc.pages]
-            facts[side + "_pages"] = len(own)
-            facts[side + "_padded"] = len(own) + len(own) % 2
-            if single:
-                facts[side + "_single"] = write_pdf(docs[0].copy(own))
-            pages[side] += own + ([blank_page(paper)] if len(own) % 2 else [])
-            base.setdefault(side, docs[0])
-        out["students"].append(facts)
-    for side in SIDES:
-        out[side] = write_pdf(base[side].copy(pages[side]))
-    return out
+    groups = [[lay_out(_printable(a, sol, paper, options)) for _, sol in a.solutions] for a in chunk]
+    titles = [{side: _single_title(a, side, options) for side in ("worksheet", "key")} for a in chunk] if single else None
+    printed = print_sheets(groups, pad=paper, singles=titles)
+    return {**printed.pdfs, "students": list(printed.groups)}
+
+
+def _single_title(a: Assignment, side: str, options: dict) -> str:
+    """A student's own PDF: 'Ada Lovelace · worksheet · token-choice-ffn + router-gradient-top2'."""
+    what = options.get("title") or " + ".join(name for name, _ in a.solutions)
+    return f"{a.label} · {'worksheet' if side == 'worksheet' else 'answer key'} · {what}"
 
 
 def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: bool = False,
@@ -174,7 +166,7 @@ def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: boo
 def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -> list[tuple[str, bytes]]:
     """Lay every student's sheets out (in parallel, a few students per job; each job renders its own
     HTML), join them, and add page ranges to `rows`."""
-    from workbook.render_pdf import JoinedPdf
+    from workbook.binding import JoinedPdf
 
     workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
     size = max(1, min(_CHUNK, -(-len(plan) // (2 * workers))))  # progress moves on one process too
@@ -185,8 +177,13 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -
     facts = []
 
     def take(chunk, result):  # joined as each job comes back, while the others are still laid out
-        for side in merged:
-            merged[side].add(result[side])
+        for side in merged:  # a bookmark per student, over their sheets' own
+            marks, page = [], 0
+            for a, fact in zip(chunk, result["students"]):
+                pages, padded, own = fact[side]
+                marks += [(0, a.label, page, None)] + [(lv + 1, label, page + p, top) for lv, label, p, top in own]
+                page += padded
+            merged[side].add(result[side], marks)
         facts.extend(result["students"])
         for a in chunk:
             progress(a.label)
@@ -204,10 +201,11 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -
     for number, (a, fact, row) in enumerate(zip(plan, facts, rows), 1):
         stem = f"students/{number:02d}-{_slug(a.label)}"
         for side in ("worksheet", "key"):
-            row[f"{side}_pages"] = f"{first[side]}-{first[side] + fact[side + '_pages'] - 1}"
-            first[side] += fact[side + "_padded"]
+            pages, padded, _ = fact[side]
+            row[f"{side}_pages"] = f"{first[side]}-{first[side] + pages - 1}"
+            first[side] += padded
             if per_student:
-                singles.append((f"{stem}-{side}.pdf", fact[side + "_single"]))
+                singles.append((f"{stem}-{side}.pdf", fact["single"][side]))
                 row[f"{side}_file"] = f"{stem}-{side}.pdf"
     joined = []
     what = options.get("title") or " + ".join(name for name, _ in plan[0].solutions)

@@ -27,9 +27,9 @@ def _html(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
 
 
 def _pdf(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
-    from workbook.render_pdf import SIDES, side_documents, write_pdf  # WeasyPrint loads only for a PDF
-    docs = dict(zip(SIDES, side_documents(printable(sheet), sides)))
-    return [Rendered(f"-{side}.pdf", write_pdf(docs[side])) for side in sides]
+    from workbook.render_pdf import lay_out, print_sheets  # WeasyPrint loads only for a PDF
+    pdfs = print_sheets([[lay_out(printable(sheet), sides)]]).pdfs
+    return [Rendered(f"-{side}.pdf", pdfs[side]) for side in sides]
 
 
 def _json(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:

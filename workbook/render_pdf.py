@@ -1,14 +1,18 @@
-"""HTML -> PDF with WeasyPrint: the HTML renderer plus one conversion step.
+"""HTML -> PDF with WeasyPrint: lay a sheet out, draw its pages once, bind each side's PDF.
 
 WeasyPrint is imported here only, on first use, so `solve` and `--help` stay fast. Nothing is
-fetched: every URL is refused, and the sheets use fonts installed on the system. The PDF carries
-no dates, and the embedded font subsets get a fixed timestamp (fontTools reads SOURCE_DATE_EPOCH),
-so the same HTML gives the same bytes. Leaves out: layout (the templates) and files.
+fetched: every URL is refused, and the sheets use fonts installed on the system. A pair layout
+(edition 2) is split page by page into what worksheet and key share and each side's own boxes;
+every page is drawn once, in one PDF, and binding.py lays each side's boxes over the shared page
+(drawing was a third of a class set's time, and worksheet and key share most of each page). The
+PDF carries no dates, and the embedded font subsets get a fixed timestamp (fontTools reads
+SOURCE_DATE_EPOCH), so the same HTML gives the same bytes. Leaves out: layout (the templates),
+putting PDFs together (binding.py) and files.
 """
 
-import io
 import os
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 FIXED_EPOCH = "1767225600"  # 2026-01-01: the timestamp written into embedded font subsets
 
@@ -69,41 +73,82 @@ def _shared():
 
 
 SIDES = ("worksheet", "key")
-_MARKS = {"worksheet": "only-key", "key": "only-ws"}  # what each side leaves out of a pair layout
+_OWN = {"worksheet": "only-ws", "key": "only-key"}  # what only one side of a pair layout shows
+PT = 0.75  # PDF points per CSS pixel
 
 
-def side_documents(printable, wanted=SIDES) -> tuple:
-    """A render_html.Printable -> (worksheet, key) laid-out documents (None for a side not
-    wanted). A pair is laid out once; each side is that layout without the other side's marked
-    boxes, so both have the same pages by construction, and gets its own PDF title."""
-    import copy
+@dataclass(frozen=True)
+class LaidOut:
+    """A sheet laid out for print. `drawn` are the pages to draw, each once; sides[side] lists
+    that side's pages as (base, layer) indexes into `drawn`: for a pair layout, the page both
+    sides share with the side's own layer over it; for two HTMLs, the side's page and None.
+    marks[side]: the side's bookmarks (binding.Mark, pages counted from its first)."""
 
+    document: object  # the WeasyPrint document the pages come from (its fonts and metadata)
+    drawn: tuple
+    sides: dict
+    titles: dict
+    marks: dict
+    keywords: str = ""  # the PDF's keywords: 'variant 10JP-82M'
+
+
+def lay_out(printable, wanted=SIDES) -> LaidOut:
+    """A render_html.Printable -> its pages for the sides `wanted`. A pair is laid out once;
+    each page is split into what both sides show and each side's own boxes (render_html marks
+    them), so both sides have the same pages by construction and what they share is drawn once."""
     from weasyprint.document import Page
 
     if len(printable.htmls) == 2:
-        return tuple(documents([html])[0] if side in wanted else None
-                     for side, html in zip(SIDES, printable.htmls))
+        docs = {side: documents([html])[0] for side, html in zip(SIDES, printable.htmls) if side in wanted}
+        drawn, sides = [], {}
+        for side, doc in docs.items():
+            sides[side] = tuple((len(drawn) + i, None) for i in range(len(doc.pages)))
+            drawn += doc.pages
+        first = next(iter(docs.values()))
+        return LaidOut(first, tuple(drawn), sides, {side: doc.metadata.title for side, doc in docs.items()},
+                       {side: _marks(doc) for side, doc in docs.items()}, ", ".join(first.metadata.keywords or ()))
     pair = documents(list(printable.htmls))[0]
-    docs = []
-    for side, title in zip(SIDES, printable.titles):
-        doc = pair.copy([Page(_without(page._page_box, _MARKS[side])) for page in pair.pages])
-        doc.metadata = copy.copy(doc.metadata)  # copies share it otherwise
-        doc.metadata.title = title
-        docs.append(doc)
-    return tuple(docs)
+    drawn, sides = [], {side: [] for side in wanted}
+    for page in pair.pages:
+        drawn.append(Page(_without(page._page_box, *_OWN.values())))
+        base = len(drawn) - 1
+        for side in wanted:
+            layer = _only(page._page_box, _OWN[side])
+            if layer is not None:
+                drawn.append(Page(layer))
+            sides[side].append((base, len(drawn) - 1 if layer is not None else None))
+    titles = dict(zip(SIDES, printable.titles))
+    return LaidOut(pair, tuple(drawn), {side: tuple(p) for side, p in sides.items()},
+                   {side: titles[side] for side in wanted}, {side: _marks(pair) for side in wanted},
+                   ", ".join(pair.metadata.keywords or ()))
 
 
-def _without(box, mark: str):
-    """A laid-out box tree without the boxes of elements of class `mark`; boxes with nothing
-    removed below them are shared, the others copied (the layout itself is left as it is)."""
+def _without(box, *marks: str):
+    """A laid-out box tree without the boxes of elements of a class in `marks`; boxes with
+    nothing removed below them are shared, the others copied (the layout is left as it is)."""
     children = getattr(box, "children", None)
     if not children:
         return box
-    kept = [_without(child, mark) for child in children if not _marked(child, mark)]
+    kept = [_without(child, *marks) for child in children if not any(_marked(child, m) for m in marks)]
     if len(kept) == len(children) and all(a is b for a, b in zip(kept, children)):
         return box
     new = box.copy()
     new.children = kept
+    return new
+
+
+def _only(box, mark: str):
+    """The boxes of elements of class `mark` in a laid-out tree, with their ancestors as bare
+    copies (no background, no border: the shared page draws those); None when there are none."""
+    if _marked(box, mark):
+        return box
+    kept = [c for c in (_only(child, mark) for child in getattr(box, "children", ()) or ()) if c is not None]
+    if not kept:
+        return None
+    new = box.copy()
+    new.children = kept
+    new.background = None
+    new.border_top_width = new.border_right_width = new.border_bottom_width = new.border_left_width = 0
     return new
 
 
@@ -112,27 +157,69 @@ def _marked(box, mark: str) -> bool:
     return element is not None and mark in (element.get("class") or "").split()
 
 
-class JoinedPdf:
-    """PDFs joined page after page into one (qpdf, through pikepdf, copies the pages' objects in
-    C++: about ten times faster than reading and rewriting them in Python, which mattered for a
-    class set's 240 pages). The same parts in the same order give the same bytes."""
+def _marks(doc) -> list:
+    """A document's bookmarks (its headings) as binding.Mark tuples."""
+    out = []
 
-    def __init__(self):
-        import pikepdf
+    def walk(tree, level):
+        for label, (page, _x, y), children, _state in tree:
+            out.append((level, label, page, (doc.pages[page].height - y) * PT))
+            walk(children, level + 1)
+    walk(doc.make_bookmark_tree(), 0)
+    return out
 
-        self._pikepdf = pikepdf
-        self._pdf = pikepdf.Pdf.new()
-        self._parts = []  # the joined pages' streams are read from their parts when saved
 
-    def add(self, part: bytes) -> None:
-        self._parts.append(self._pikepdf.Pdf.open(io.BytesIO(part)))
-        self._pdf.pages.extend(self._parts[-1].pages)
+@dataclass(frozen=True)
+class Printed:
+    """Sheets printed: each side's PDF, and per group of sheets (a student) a dict: side ->
+    (pages, pages with the blank pad, marks with pages from the group's first); with singles,
+    also 'single': side -> the group's own PDF."""
 
-    def pdf(self, title: str) -> bytes:
-        self._pdf.docinfo["/Title"] = title
-        buffer = io.BytesIO()
-        self._pdf.save(buffer, deterministic_id=True)
-        return buffer.getvalue()
+    pdfs: dict
+    groups: tuple
+
+
+def print_sheets(groups: list[list[LaidOut]], pad: str = "", singles: list[dict] | None = None) -> Printed:
+    """Draw every page of every sheet once (one WeasyPrint PDF) and bind each side's PDF from
+    it. With `pad` (a paper size), a group whose pages on a side are odd gets a blank page, so
+    the next group starts on a right-hand page when printed double-sided. With `singles` (per
+    group, side -> title), each group's own PDFs too."""
+    from workbook.binding import bind
+
+    first = groups[0][0]
+    drawn, plan, facts, blank = [], {side: [] for side in first.sides}, [], None
+    for group in groups:
+        fact = {side: {"first": len(plan[side]), "marks": []} for side in plan}
+        for sheet in group:
+            offset = len(drawn)
+            drawn += sheet.drawn
+            for side in plan:
+                here = len(plan[side]) - fact[side]["first"]
+                fact[side]["marks"] += [(lv, label, here + page, top) for lv, label, page, top in sheet.marks[side]]
+                plan[side] += [(offset + b, None if layer is None else offset + layer) for b, layer in sheet.sides[side]]
+        for side in plan:
+            fact[side]["pages"] = len(plan[side]) - fact[side]["first"]
+            if pad and fact[side]["pages"] % 2:
+                if blank is None:
+                    blank = len(drawn)
+                    drawn.append(blank_page(pad))
+                plan[side].append((blank, None))
+            fact[side]["padded"] = len(plan[side]) - fact[side]["first"]
+        facts.append(fact)
+    source = write_pdf(first.document.copy(drawn))
+    pdfs = {side: bind(source, plan[side], first.titles[side],
+                       [(lv, label, f[side]["first"] + page, top) for f in facts for lv, label, page, top in f[side]["marks"]],
+                       ", ".join(dict.fromkeys(sheet.keywords for group in groups for sheet in group if sheet.keywords)))
+            for side in plan}
+    out = []
+    for i, (group, fact) in enumerate(zip(groups, facts)):
+        row = {side: (fact[side]["pages"], fact[side]["padded"], fact[side]["marks"]) for side in plan}
+        if singles:
+            row["single"] = {side: bind(source, plan[side][fact[side]["first"]:][:fact[side]["pages"]],
+                                        singles[i][side], fact[side]["marks"],
+                                        ", ".join(sheet.keywords for sheet in group if sheet.keywords)) for side in plan}
+        out.append(row)
+    return Printed(pdfs, tuple(out))
 
 
 def render_pdf(html: str) -> bytes:

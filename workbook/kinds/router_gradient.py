@@ -62,7 +62,8 @@ def _row(rng, E: int, k: int, gate: str) -> np.ndarray:
         p = np.exp(row * log_base(gate))
         if well_separated(np.sort(p / p.sum())[::-1][:k + 1]):
             return row
-    raise GenerationError(f"no token row of {E} scores in 0..3 keeps its top {k + 1} apart")
+    raise GenerationError(f"could not build a hand-friendly router-gradient problem with E={E}, k={k}: "
+                          f"no token row of {E} scores in 0..3 kept its top {k + 1} apart")
 
 
 def _power(gate: str, n: int):
