@@ -121,9 +121,8 @@ def machine(fig: Figures) -> None:
 
 def load(fig: Figures, when: str) -> None:
     """The 1-minute load average, and a reference loop: other work on the machine, or a virtual
-    machine's host running it slower for a while, slows every figure down. On the 2-core test
-    machine the loop took 0.33 s at best and up to 0.60 s within the same hour; scale the other
-    figures by it before comparing two runs."""
+    machine's host running it slower for a while, slows every figure down (on the 2-core test
+    machine, by up to 40% within an hour); compare the loop's time before comparing two runs."""
     if hasattr(os, "getloadavg"):
         fig.add(f"load average 1 min {when}", os.getloadavg()[0], "", 2)
     start = time.perf_counter()

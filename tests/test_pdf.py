@@ -130,15 +130,19 @@ def _pictures(pdf: bytes, folder, tag: str) -> list[bytes]:
     return [p.read_bytes() for p in sorted(folder.glob(f"{tag}-*.pgm"))]
 
 
+def _looks_like_own_html(pdfs: dict, sheet, folder) -> None:
+    for side in ("worksheet", "key"):
+        plain = render_pdf(render_html(sheet, side == "key"))
+        assert _pictures(pdfs[side], folder, side) == _pictures(plain, folder, side + "-plain"), side
+
+
 @pytest.mark.parametrize("paper", ["a4", "letter"])
 def test_printed_sides_look_exactly_like_their_own_html(preset_name, paper, tmp_path):
     """The tool draws what worksheet and key share once and lays each side's own boxes over it
     (render_pdf.lay_out, binding.bind): every page must look exactly as the side's own HTML
     laid out on its own would."""
     sheet, worksheet, key = rendered(preset_name, paper)
-    for side, printed in (("worksheet", worksheet), ("key", key)):
-        plain = render_pdf(render_html(sheet, side == "key"))
-        assert _pictures(printed, tmp_path, side) == _pictures(plain, tmp_path, side + "-plain"), side
+    _looks_like_own_html({"worksheet": worksheet, "key": key}, sheet, tmp_path)
 
 
 def test_an_edition_1_sheet_prints_as_its_own_html_too(tmp_path):
@@ -146,6 +150,18 @@ def test_an_edition_1_sheet_prints_as_its_own_html_too(tmp_path):
 
     sheet = build_sheet(solve(decode("10JP-81P")))  # tables, a worksheet and a key laid out apart
     pdfs = print_sheets([[lay_out(printable(sheet))]]).pdfs
-    for side in ("worksheet", "key"):
-        plain = render_pdf(render_html(sheet, side == "key"))
-        assert _pictures(pdfs[side], tmp_path, side) == _pictures(plain, tmp_path, side + "-plain"), side
+    _looks_like_own_html(pdfs, sheet, tmp_path)
+
+
+@pytest.mark.parametrize("options", [{"scaffold": "guided", "font_size": 12.0, "title": "Midterm <1>"},
+                                     {"scaffold": "exam", "font_size": 7.0}])
+def test_a_class_set_sheet_prints_as_its_own_html_too(options, tmp_path):
+    """A named student's sheet with a form letter, another scaffold and font size: the exam's route."""
+    from workbook.exam import Assignment, _printable, _sheet
+    from workbook.roster import Student
+
+    sol = solve(next(p for p in presets() if p.name == "token-choice-ffn").spec(seed=5))
+    a = Assignment(Student(1, "Zoë O'Brien-Ñúñez, a rather long name to shrink"), "B", (("token-choice-ffn", sol),))
+    pdfs = print_sheets([[lay_out(_printable(a, sol, "letter", options))]]).pdfs
+    sheet = _sheet(a, sol, "letter", options)
+    _looks_like_own_html(pdfs, sheet, tmp_path)
