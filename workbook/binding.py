@@ -5,8 +5,8 @@ worksheet's blanks and labels, or the key's answers, over the page both share), 
 sides have in common is drawn once. `bind` makes a PDF of chosen pages of one drawn PDF;
 `JoinedPdf` joins PDFs (a class set's parts, laid out by several processes) into one. Both
 rebuild the bookmark outline, which copying pages leaves behind: a mark is (level, label, page,
-top in points from the page's bottom, or None for the whole page). The same input gives the same bytes. Leaves out: drawing
-(render_pdf.py) and what the pages are (exam.py, course.py).
+top in points from the page's bottom, or None for the whole page). The same input gives the
+same bytes. Leaves out: drawing (render_pdf.py) and what the pages are (exam.py, course.py).
 """
 
 import io

@@ -140,8 +140,12 @@ def _chunk_pdfs(job) -> dict:
 
 def _single_title(a: Assignment, side: str, options: dict) -> str:
     """A student's own PDF: 'Ada Lovelace · worksheet · token-choice-ffn + router-gradient-top2'."""
-    what = options.get("title") or " + ".join(name for name, _ in a.solutions)
-    return f"{a.label} · {'worksheet' if side == 'worksheet' else 'answer key'} · {what}"
+    return f"{a.label} · {'worksheet' if side == 'worksheet' else 'answer key'} · {_what(a, options)}"
+
+
+def _what(a: Assignment, options: dict) -> str:
+    """The exam's title, or its presets: 'token-choice-ffn + router-gradient-top2'."""
+    return options.get("title") or " + ".join(name for name, _ in a.solutions)
 
 
 def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: bool = False,
@@ -208,7 +212,7 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -
                 singles.append((f"{stem}-{side}.pdf", fact["single"][side]))
                 row[f"{side}_file"] = f"{stem}-{side}.pdf"
     joined = []
-    what = options.get("title") or " + ".join(name for name, _ in plan[0].solutions)
+    what = _what(plan[0], options)
     for side, name, kind in (("worksheet", "worksheets.pdf", "worksheets"), ("key", "keys.pdf", "answer keys")):
         count = f"{len(plan)} {'student' if len(plan) == 1 else 'students'}"
         joined.append((name, merged[side].pdf(f"{what} · {kind} · {count}")))

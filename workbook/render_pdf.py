@@ -12,7 +12,7 @@ putting PDFs together (binding.py) and files.
 
 import os
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 FIXED_EPOCH = "1767225600"  # 2026-01-01: the timestamp written into embedded font subsets
 
@@ -65,7 +65,7 @@ def _shared():
     """What every document of the process shares: one font configuration (setting one up costs
     about as much as laying out a page, and the sheets add no fonts of their own) and one image
     cache (the boards' grid pictures repeat from sheet to sheet: each is read once, not per
-    sheet). Together they take about a quarter off a sheet's layout in a class set."""
+    sheet). Together they take about a tenth off a sheet's layout in a class set."""
     if not _process:
         from weasyprint.text.fonts import FontConfiguration
         _process.update(fonts=FontConfiguration(), images={})
@@ -179,6 +179,16 @@ class Printed:
     groups: tuple
 
 
+@dataclass
+class _Span:
+    """A group's pages on one side: where they start, how many, how many with the pad, marks."""
+
+    first: int
+    pages: int = 0
+    padded: int = 0
+    marks: list = field(default_factory=list)
+
+
 def print_sheets(groups: list[list[LaidOut]], pad: str = "", singles: list[dict] | None = None) -> Printed:
     """Draw every page of every sheet once (one WeasyPrint PDF) and bind each side's PDF from
     it. With `pad` (a paper size), a group whose pages on a side are odd gets a blank page, so
@@ -186,40 +196,51 @@ def print_sheets(groups: list[list[LaidOut]], pad: str = "", singles: list[dict]
     group, side -> title), each group's own PDFs too."""
     from workbook.binding import bind
 
+    drawn, plan, spans = _paged(groups, pad)
     first = groups[0][0]
-    drawn, plan, facts, blank = [], {side: [] for side in first.sides}, [], None
+    source = write_pdf(first.document.copy(drawn))
+    pdfs = {side: bind(source, pages, first.titles[side],
+                       [(lv, label, span[side].first + page, top) for span in spans
+                        for lv, label, page, top in span[side].marks],
+                       _keywords([sheet for group in groups for sheet in group]))
+            for side, pages in plan.items()}
+    rows = []
+    for i, (group, span) in enumerate(zip(groups, spans)):
+        row = {side: (s.pages, s.padded, s.marks) for side, s in span.items()}
+        if singles:
+            row["single"] = {side: bind(source, plan[side][s.first:s.first + s.pages], singles[i][side],
+                                        s.marks, _keywords(group)) for side, s in span.items()}
+        rows.append(row)
+    return Printed(pdfs, tuple(rows))
+
+
+def _paged(groups: list[list[LaidOut]], pad: str):
+    """Every page to draw; each side's pages as (base, layer) indexes into them; each group's
+    span per side."""
+    drawn, plan, spans, blank = [], {side: [] for side in groups[0][0].sides}, [], None
     for group in groups:
-        fact = {side: {"first": len(plan[side]), "marks": []} for side in plan}
+        span = {side: _Span(len(pages)) for side, pages in plan.items()}
         for sheet in group:
             offset = len(drawn)
             drawn += sheet.drawn
-            for side in plan:
-                here = len(plan[side]) - fact[side]["first"]
-                fact[side]["marks"] += [(lv, label, here + page, top) for lv, label, page, top in sheet.marks[side]]
-                plan[side] += [(offset + b, None if layer is None else offset + layer) for b, layer in sheet.sides[side]]
-        for side in plan:
-            fact[side]["pages"] = len(plan[side]) - fact[side]["first"]
-            if pad and fact[side]["pages"] % 2:
+            for side, pages in plan.items():
+                here = len(pages) - span[side].first
+                span[side].marks += [(lv, label, here + page, top) for lv, label, page, top in sheet.marks[side]]
+                pages += [(offset + base, None if layer is None else offset + layer) for base, layer in sheet.sides[side]]
+        for side, pages in plan.items():
+            span[side].pages = len(pages) - span[side].first
+            if pad and span[side].pages % 2:
                 if blank is None:
                     blank = len(drawn)
                     drawn.append(blank_page(pad))
-                plan[side].append((blank, None))
-            fact[side]["padded"] = len(plan[side]) - fact[side]["first"]
-        facts.append(fact)
-    source = write_pdf(first.document.copy(drawn))
-    pdfs = {side: bind(source, plan[side], first.titles[side],
-                       [(lv, label, f[side]["first"] + page, top) for f in facts for lv, label, page, top in f[side]["marks"]],
-                       ", ".join(dict.fromkeys(sheet.keywords for group in groups for sheet in group if sheet.keywords)))
-            for side in plan}
-    out = []
-    for i, (group, fact) in enumerate(zip(groups, facts)):
-        row = {side: (fact[side]["pages"], fact[side]["padded"], fact[side]["marks"]) for side in plan}
-        if singles:
-            row["single"] = {side: bind(source, plan[side][fact[side]["first"]:][:fact[side]["pages"]],
-                                        singles[i][side], fact[side]["marks"],
-                                        ", ".join(sheet.keywords for sheet in group if sheet.keywords)) for side in plan}
-        out.append(row)
-    return Printed(pdfs, tuple(out))
+                pages.append((blank, None))
+            span[side].padded = len(pages) - span[side].first
+        spans.append(span)
+    return drawn, plan, spans
+
+
+def _keywords(sheets: list[LaidOut]) -> str:
+    return ", ".join(dict.fromkeys(sheet.keywords for sheet in sheets if sheet.keywords))
 
 
 def render_pdf(html: str) -> bytes:
