@@ -4,6 +4,7 @@ Each mistaken sheet below is worked out by hand in its test (plain fractions, no
 so the diagnosis is tested against an independent wrong calculation."""
 
 import json
+import math
 from fractions import Fraction as F
 
 import pytest
@@ -322,3 +323,92 @@ def test_quantisation_rounded_half_up_is_named():
     assert sol.step("q_int4").exact == (((7, 2, -2),),)
     reasons = diagnose(sol, {"q_int4[1][1][2]": 3})
     assert "q_int4: a tie rounded half up (away from zero) instead of to the even neighbour" in reasons
+
+
+# Each exercise's own mistakes (its kind module's MISTAKES), on the hand-worked sheets of its tests.
+
+def load_balance():
+    """test_examples' sheet: S t1 (1, 0, 0), t2 (2, 1, 1), t3 (0, 1, 0), t4 (1, 1, 2), top-1.
+    counts (2, 1, 1), f = (1/2, 1/4, 1/4), P̄ = (2/5, 3/10, 3/10), f·P̄ sums to 7/20;
+    ln Σ 3^s = ln 5 (t1, t3) and ln 3 + ln 5 (t2, t4)."""
+    from workbook.kinds.load_balance import ScoresProblem
+    spec = make_spec("load-balance", {"tokens": 4, "experts": 3, "top_k": 1}, 0)
+    return solve(spec, ScoresProblem(((1, 0, 0), (2, 1, 1), (0, 1, 0), (1, 1, 2))))
+
+
+def test_load_balance_f_left_as_counts():
+    """f = (2, 1, 1): f·P̄ = (4/5, 3/10, 3/10), sum 7/5, E·sum = 21/5, L_aux = 21/500."""
+    changes = {"f[1][1]": 2, "f[1][2]": 1, "f[1][3]": 1, "f_pbar[1][1]": F(4, 5), "f_pbar[1][2]": F(3, 10),
+               "f_pbar[1][3]": F(3, 10), "aux_unscaled[1][1]": F(21, 5), "aux_loss[1][1]": F(21, 500)}
+    assert "f: f_i left as a count of tokens, not divided by T" in diagnose(load_balance(), changes)
+
+
+def test_load_balance_e_left_out():
+    """α Σ f P̄ = 0.01 × 7/20 = 7/2000, with 7/20 in the 'E · Σ' box."""
+    reasons = diagnose(load_balance(), {"aux_unscaled[1][1]": F(7, 20), "aux_loss[1][1]": F(7, 2000)})
+    assert "aux_unscaled: E left out of L_aux (α Σ f_i P̄_i instead of α · E · Σ f_i P̄_i)" in reasons
+
+
+def test_load_balance_row_minimum_left_out_of_the_log_sum_exp():
+    """ln 5 for every token (t2 and t4 lose their ln 3); L_z = (ln 5)² = 2.590..."""
+    ln5 = math.log(5)
+    changes = {f"lse[{t}][1]": ln5 for t in range(1, 5)} | {"z_loss[1][1]": ln5 ** 2}
+    assert "lse: the row minimum's part (min · ln 3) left out of ln Σ exp(z)" in diagnose(load_balance(), changes)
+
+
+def test_load_balance_z_loss_not_squared():
+    """(2 ln 5 + 2 (ln 3 + ln 5)) / 4 = ln 5 + ln 3 / 2 = 2.158..."""
+    reasons = diagnose(load_balance(), {"z_loss[1][1]": math.log(5) + math.log(3) / 2})
+    assert "z_loss: the z-loss not squared (the mean of ln Σ exp(z), not of its square)" in reasons
+
+
+def router_gradient():
+    """test_kind_router_gradient's sheet: w = (3/4, 1/4), dL/dw = (2, −2), Σ w dL/dw = 1,
+    dL/ds ÷ ln 3 = (3/4, −3/4, 0)."""
+    from workbook.kinds.router_gradient import GradientProblem
+    spec = make_spec("router-gradient", {"tokens": 1, "experts": 3, "top_k": 2, "d_model": 2}, 0)
+    return solve(spec, GradientProblem(((2, 1, 0),), ((1, -1),), (((2, 0), (0, 2), (1, 1)),)))
+
+
+def test_router_gradient_ln_b_left_out():
+    reasons = diagnose(router_gradient(), {"grad_s[1][1]": F(3, 4), "grad_s[1][2]": F(-3, 4)})
+    assert "grad_s: ln b left out of dL/ds (a base-b softmax is a softmax of s · ln b)" in reasons
+
+
+def test_router_gradient_plain_mean():
+    """(2 + (−2)) / 2 = 0; dL/ds ÷ ln 3 = (3/4 · 2, 1/4 · (−2), 0) = (3/2, −1/2, 0)."""
+    ln3 = math.log(3)
+    changes = {"mean_grad[1][1]": 0, "grad_s_scaled[1][1]": F(3, 2), "grad_s_scaled[1][2]": F(-1, 2),
+               "grad_s[1][1]": 1.5 * ln3, "grad_s[1][2]": -0.5 * ln3}
+    assert "mean_grad: Σ_i w_i dL/dw_i taken as a plain mean, not weighted by w" in diagnose(router_gradient(), changes)
+
+
+def shared_experts(variant: str):
+    """test_kind_shared_experts' sheets. DeepSeekMoE: both tokens P = (9, 3, 1)/13, gates (9/13, 3/13).
+    V3: t1 s + b = (3/4, 1/2, 7/10) picks E1, E3; t2 s + b = (1/2, 3/4, 9/20) picks E2, E1 (b = 0 there)."""
+    from workbook.kinds.shared_experts import SharedProblem
+    W = (((1, 0), (0, 1)), ((2, 0), (0, 0)), ((0, 0), (0, 2)), ((1, 1), (1, 1)))
+    params = {"tokens": 2, "experts": 3, "shared": 1, "top_k": 2, "d_model": 2}
+    if variant == "v3":
+        spec = make_spec("shared-experts", params | {"variant": "v3"}, 0)
+        return solve(spec, SharedProblem(((1, 2), (1, 2)), ((1, 0, 0), (0, 1, -1)), W, (0, 0, 2)))
+    return solve(make_spec("shared-experts", params, 0), SharedProblem(((1, 2), (1, 2)), ((1, 0, -1), (1, 0, -1)), W))
+
+
+def test_deepseekmoe_gates_renormalised():
+    """(9/13, 3/13) / (12/13) = (3/4, 1/4) for both tokens."""
+    changes = {f"gates[{t}][{j}]": v for t in (1, 2) for j, v in ((1, F(3, 4)), (2, F(1, 4)))}
+    assert ("gates: the gates renormalised over the selected experts; DeepSeekMoE keeps the probabilities "
+            "as they are") in diagnose(shared_experts("deepseekmoe"), changes)
+
+
+def test_deepseek_v3_bias_in_the_weights():
+    """t1: (3/4, 7/10) / (29/20) × 5/2 = (75/58, 35/29); t2 is unchanged (3/2, 1): its experts have b = 0."""
+    reasons = diagnose(shared_experts("v3"), {"gates[1][1]": F(75, 58), "gates[1][2]": F(35, 29)})
+    assert "gates: the bias b used in the weights; in DeepSeek-V3 it only picks the experts" in reasons
+
+
+def test_deepseek_v3_scaling_factor_left_out():
+    """(3/2, 1) / 2.5 = (3/5, 2/5) for both tokens."""
+    changes = {f"gates[{t}][{j}]": v for t in (1, 2) for j, v in ((1, F(3, 5)), (2, F(2, 5)))}
+    assert "gates: the routed scaling factor 2.5 left out of the weights" in diagnose(shared_experts("v3"), changes)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from workbook.carried import carried
 from workbook.errors import SpecError
 from workbook.layout import Grid, cells, step_id_of
-from workbook.mistakes import MISTAKES
+from workbook.mistakes import made
 from workbook.sheet import build_sheet
 from workbook.values import ABS_TOL, REL_TOL, expected, is_right, is_whole_answer, parse_value
 
@@ -168,15 +168,13 @@ def _reason(sol, sheet, step_id, learner, abs_tol, rel_tol) -> str:
     if follows:
         return follows
     mine = {ref: v for ref, v in learner.items() if step_id_of(ref) == step_id}
-    for name, mistake in MISTAKES:
-        made = mistake(sol)
-        for changed in made if isinstance(made, list) else [made]:
-            if step_id not in changed:
-                continue
-            wrong = mistaken_cells(sol, changed, step_id)
-            if wrong is not None and wrong.keys() == mine.keys() and all(
-                    is_right(mine[r], wrong[r], abs_tol, rel_tol) for r in mine):
-                return f"{step_id}: {name}"
+    for name, changed in made(sol):
+        if step_id not in changed:
+            continue
+        wrong = mistaken_cells(sol, changed, step_id)
+        if wrong is not None and wrong.keys() == mine.keys() and all(
+                is_right(mine[r], wrong[r], abs_tol, rel_tol) for r in mine):
+            return f"{step_id}: {name}"
     return ""
 
 

@@ -4,9 +4,9 @@ Each mistake takes a solved routing variant and returns the steps it changes, {s
 the step's own shape} (or a list of such, when the mistake can go two ways), computed as a learner
 making that mistake would; check.py compares a wrong
 step of the learner's with these and names the mistake it matches. A mistake that cannot happen on
-a sheet (W untransposed when W is not square, capacity when there is none) returns {}; these are
-the routing sheets' mistakes, plus quantisation's rounding; other exercises get right/wrong marks
-without a named mistake.
+a sheet (W untransposed when W is not square, capacity when there is none) returns {}. These are
+the routing sheets' mistakes; every other exercise names its own in its kind module (MISTAKES:
+load balancing, router gradient, shared experts, quantisation), and `made` gathers both.
 Leaves out: reading answers and grading (check.py).
 """
 
@@ -145,24 +145,6 @@ def dropped_gets_x(sol) -> dict:
                             for t, row in enumerate(output))}
 
 
-def rounded_half_up(sol) -> list:
-    """Quantisation: a tie (x = n + 1/2) rounded away from zero, as at school, instead of to the
-    even neighbour as NumPy and PyTorch round; one way to be wrong per format."""
-    if sol.spec.kind != "quantize":
-        return []
-    out = []
-    for fmt in ("int8", "int4"):
-        if f"x_{fmt}" not in sol.has:
-            continue
-        def school(x):
-            n = sympy.floor(abs(x) + sympy.Rational(1, 2))
-            return n if x >= 0 else -n
-        q = tuple(tuple(tuple(school(x) for x in row) for row in matrix) for matrix in sol.step(f"x_{fmt}").exact)
-        if q != sol.step(f"q_{fmt}").exact:
-            out.append({f"q_{fmt}": q})
-    return out
-
-
 MISTAKES = (
     ("softmax over the tokens (down each column) instead of over the experts (along each row)", softmax_over_tokens),
     ("e used where the sheet uses its base (3 or 2)", base_e),
@@ -174,5 +156,17 @@ MISTAKES = (
     ("indices counted from 0; the sheet counts from 1", zero_based),
     ("the capacity off by one (C = floor(cf·k·T/E), rounded down)", capacity_off_by_one),
     ("a dropped token given x instead of 0 (the residual adds x later, outside the layer)", dropped_gets_x),
-    ("a tie rounded half up (away from zero) instead of to the even neighbour", rounded_half_up),
 )
+
+
+def made(sol) -> list[tuple[str, dict]]:
+    """Every mistake that can happen on this variant's sheet, as (name, the steps it changes):
+    the routing sheets' mistakes above, then the exercise's own (its kind module's MISTAKES)."""
+    from workbook.kinds import KIND_MODULES
+
+    own = getattr(KIND_MODULES.get(sol.spec.kind), "MISTAKES", ())
+    out = []
+    for name, mistake in MISTAKES + own:
+        changed = mistake(sol)
+        out += [(name, c) for c in (changed if isinstance(changed, list) else [changed]) if c]
+    return out

@@ -17,7 +17,7 @@ from fractions import Fraction
 from workbook import __version__
 from workbook.check import mistaken_cells
 from workbook.layout import cells, step_id_of
-from workbook.mistakes import MISTAKES
+from workbook.mistakes import made
 from workbook.spec import ROUTING
 from workbook.values import ABS_TOL, REL_TOL, expected, is_whole_answer
 from workbook.render_html import PAGE_SIZES, environment
@@ -55,14 +55,12 @@ def key_data(sol, sheet) -> dict:
     for i, c in enumerate(blanks):
         index.setdefault(c.ref, i)
     mistakes = []
-    for name, mistake in MISTAKES:
-        made = mistake(sol)
-        for changed in made if isinstance(made, list) else [made]:
-            for step_id in changed:
-                wrong = mistaken_cells(sol, changed, step_id)
-                if wrong and all(ref in index for ref in wrong):
-                    mistakes.append({"name": name, "step": step_id,
-                                     "cells": {index[ref]: _number(v) for ref, v in wrong.items()}})
+    for name, changed in made(sol):
+        for step_id in changed:
+            wrong = mistaken_cells(sol, changed, step_id)
+            if wrong and all(ref in index for ref in wrong):
+                mistakes.append({"name": name, "step": step_id,
+                                 "cells": {index[ref]: _number(v) for ref, v in wrong.items()}})
     experts = ([{"W1": ex.W1, "b1": ex.b1, "W2": ex.W2, "b2": ex.b2} for ex in sol.problem.experts]
                if sol.spec.kind in ROUTING else [])
     return {"code": sheet.code, "gate": sol.spec.params.get("gate", ""), "abs": ABS_TOL, "rel": REL_TOL,

@@ -183,3 +183,41 @@ def layout(sol) -> list:
              blank_grid("L_z", "z_loss", [s("z_loss").exact], (), ("",), wide=True)),
         ))]),
     ]
+
+
+def _f_as_counts(sol) -> dict:
+    """f_i left as the count of tokens, not divided by T; the steps after it worked from that."""
+    counts, pbar, E = sol.step("counts").exact, sol.step("pbar").exact, len(sol.problem.S[0])
+    products = tuple(c * p for c, p in zip(counts, pbar))
+    return {"f": counts, "f_pbar": products, "aux_unscaled": (E * sum(products),),
+            "aux_loss": (ALPHA * E * sum(products),)}
+
+
+def _e_left_out(sol) -> dict:
+    """L_aux = α Σ f_i P̄_i, without the factor E."""
+    total = sum(sol.step("f_pbar").exact)
+    return {"aux_unscaled": (total,), "aux_loss": (ALPHA * total,)}
+
+
+def _row_min_left_out(sol) -> dict:
+    """ln Σ_j exp(z_tj) taken as ln of the pattern's sum alone: the row minimum's min · ln 3 lost
+    (only a sheet with rows shifted by 1 shows it)."""
+    S = sol.problem.S
+    if all(min(row) == 0 for row in S):
+        return {}
+    lse = tuple(sympy.log(_pattern_sum(S)) for _ in S)
+    return {"lse": lse, "z_loss": (sum(v ** 2 for v in lse) / len(S),)}
+
+
+def _z_not_squared(sol) -> dict:
+    """L_z as the mean of ln Σ exp(z), not of its square."""
+    lse = sol.step("lse").exact
+    return {"z_loss": (sum(lse) / len(lse),)}
+
+
+MISTAKES = (
+    ("f_i left as a count of tokens, not divided by T", _f_as_counts),
+    ("E left out of L_aux (α Σ f_i P̄_i instead of α · E · Σ f_i P̄_i)", _e_left_out),
+    ("the row minimum's part (min · ln 3) left out of ln Σ exp(z)", _row_min_left_out),
+    ("the z-loss not squared (the mean of ln Σ exp(z), not of its square)", _z_not_squared),
+)

@@ -238,3 +238,24 @@ def layout(sol) -> list:
     sections.append((f"Memory of the whole model: N = {PARAMETERS[spec['model']]:,} parameters",
                      s("memory_gb").instruction + " " + s("saved_gb").instruction, [Board((memory,))]))
     return sections
+
+
+def _rounded_half_up(sol) -> list:
+    """Quantisation: a tie (x = n + 1/2) rounded away from zero, as at school, instead of to the
+    even neighbour as NumPy and PyTorch round; one way to be wrong per format."""
+    out = []
+    for fmt in ("int8", "int4"):
+        if f"x_{fmt}" not in sol.has:
+            continue
+        def school(x):
+            n = sympy.floor(abs(x) + sympy.Rational(1, 2))
+            return n if x >= 0 else -n
+        q = tuple(tuple(tuple(school(x) for x in row) for row in matrix) for matrix in sol.step(f"x_{fmt}").exact)
+        if q != sol.step(f"q_{fmt}").exact:
+            out.append({f"q_{fmt}": q})
+    return out
+
+
+MISTAKES = (
+    ("a tie rounded half up (away from zero) instead of to the even neighbour", _rounded_half_up),
+)

@@ -171,3 +171,31 @@ def layout(sol) -> list:
             (blank_grid("dL/ds", "grad_s", s("grad_s").exact, tok, exp_, wide=True),),
         ))]),
     ]
+
+
+def _ln_b_left_out(sol) -> dict:
+    """dL/ds without the factor ln b (a base-3 or base-2 softmax is a softmax of s · ln b)."""
+    if GATE_BASE[sol.spec["gate"]] == "e":
+        return {}
+    return {"grad_s": sol.step("grad_s_scaled").exact}
+
+
+def _plain_mean(sol) -> dict:
+    """Σ_i w_i dL/dw_i taken as the plain mean of the token's dL/dw, and dL/ds worked from it."""
+    top = [[int(e) - 1 for e in row] for row in sol.step("topk").exact]
+    weights, grad_w = sol.step("weights").exact, sol.step("grad_w").exact
+    mean = tuple(sympy.Rational(sum(row), len(row)) for row in grad_w)
+    if mean == sol.step("mean_grad").exact:
+        return {}
+    b = GATE_BASE[sol.spec["gate"]]
+    ln_b = sympy.Integer(1) if b == "e" else sympy.log(b)
+    scaled = tuple(tuple(sympy.cancel(weights[t][row.index(e)] * (grad_w[t][row.index(e)] - mean[t]))
+                         if e in row else sympy.Integer(0) for e in range(len(sol.problem.S[0])))
+                   for t, row in enumerate(top))
+    return {"mean_grad": mean, "grad_s_scaled": scaled, "grad_s": tuple(tuple(ln_b * v for v in row) for row in scaled)}
+
+
+MISTAKES = (
+    ("ln b left out of dL/ds (a base-b softmax is a softmax of s · ln b)", _ln_b_left_out),
+    ("Σ_i w_i dL/dw_i taken as a plain mean, not weighted by w", _plain_mean),
+)

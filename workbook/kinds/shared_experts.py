@@ -229,3 +229,50 @@ def layout(sol) -> list:
                  blank_grid("changed", "changed", [[v] for v in s("changed").exact], tok, ("1/0",))),
             ))]))
     return sections
+
+
+def _recombined(sol, gates) -> dict:
+    """Gates, and the routed output and layer output worked from them."""
+    problem, Ks = sol.problem, sol.spec["shared"]
+    top = [[int(e) - 1 for e in row] for row in sol.step("topk").exact]
+    d = len(problem.X[0])
+    out = lambda x, w: tuple(sum(x[i] * w[i][j] for i in range(d)) for j in range(d))
+    routed = tuple(tuple(sum(g * v for g, v in zip(gates[t], comp))
+                         for comp in zip(*(out(problem.X[t], problem.W[Ks + e]) for e in top[t])))
+                   for t in range(len(top)))
+    shared = sol.step("shared_out").exact
+    output = tuple(tuple(problem.X[t][j] + shared[t][j] + routed[t][j] for j in range(d)) for t in range(len(top)))
+    return {"gates": tuple(tuple(row) for row in gates), "routed_out": routed, "output": output}
+
+
+def _renormalised(sol) -> dict:
+    """DeepSeekMoE: the gates renormalised over the selected experts, as DeepSeek-V3 and Mixtral do."""
+    if sol.spec["variant"] == "v3":
+        return {}
+    return _recombined(sol, [[g / sum(row) for g in row] for row in sol.step("gates").exact])
+
+
+def _bias_in_weights(sol) -> dict:
+    """DeepSeek-V3: the weights made from s + b; the bias is for selection only."""
+    if sol.spec["variant"] != "v3":
+        return {}
+    sel, top = sol.step("selection").exact, sol.step("topk").exact
+    chosen = [[sel[t][int(e) - 1] for e in row] for t, row in enumerate(top)]
+    if any(sum(row) == 0 for row in chosen):
+        return {}
+    return _recombined(sol, [[SCALE * g / sum(row) for g in row] for row in chosen])
+
+
+def _scale_left_out(sol) -> dict:
+    """DeepSeek-V3: the weights renormalised but not multiplied by the scaling factor 2.5."""
+    if sol.spec["variant"] != "v3":
+        return {}
+    return _recombined(sol, [[g / SCALE for g in row] for row in sol.step("gates").exact])
+
+
+MISTAKES = (
+    ("the gates renormalised over the selected experts; DeepSeekMoE keeps the probabilities as they are",
+     _renormalised),
+    ("the bias b used in the weights; in DeepSeek-V3 it only picks the experts", _bias_in_weights),
+    ("the routed scaling factor 2.5 left out of the weights", _scale_left_out),
+)
