@@ -412,3 +412,57 @@ def test_deepseek_v3_scaling_factor_left_out():
     """(3/2, 1) / 2.5 = (3/5, 2/5) for both tokens."""
     changes = {f"gates[{t}][{j}]": v for t in (1, 2) for j, v in ((1, F(3, 5)), (2, F(2, 5)))}
     assert "gates: the routed scaling factor 2.5 left out of the weights" in diagnose(shared_experts("v3"), changes)
+
+
+def expert_parallel():
+    """test_kind_expert_parallel's sheet: dispatch [[3, 1], [2, 2]], 5 local and 3 crossing of 8
+    pairs, d_model 8, 2 bytes: 24 values / 48 bytes each way; load (5, 3), mean 4."""
+    from workbook.kinds.expert_parallel import ParallelProblem
+    spec = make_spec("expert-parallel", {"devices": 2, "experts": 4, "tokens": 2, "top_k": 2, "d_model": 8, "bytes": 2}, 0)
+    return solve(spec, ParallelProblem(((1, 3), (2, 1), (4, 1), (3, 1)), (1, 1, 2, 2), (1, 1, 2, 2)))
+
+
+def test_expert_parallel_every_pair_crosses():
+    """8 pairs cross: share 1, 64 values / 128 bytes each way, 128 / 256 both ways."""
+    changes = {"crossing_pairs[1][1]": 8, "crossing_share[1][1]": 1, "all_to_all[1][1]": 64, "all_to_all[1][2]": 128,
+               "all_to_all[2][1]": 64, "all_to_all[2][2]": 128, "all_to_all[3][1]": 128, "all_to_all[3][2]": 256}
+    assert "crossing_pairs: every pair counted as crossing, the local ones too" in diagnose(expert_parallel(), changes)
+
+
+def test_expert_parallel_combine_left_out():
+    reasons = diagnose(expert_parallel(), {"all_to_all[3][1]": 24, "all_to_all[3][2]": 48})
+    assert "all_to_all: the all-to-all counted one way: the combine sends every output back" in reasons
+
+
+def test_expert_parallel_load_by_home_device():
+    """Row sums (4, 4): imbalance 4 / 4 = 1."""
+    reasons = diagnose(expert_parallel(), {"load[1][1]": 4, "load[1][2]": 4, "imbalance[1][1]": 1})
+    assert "load: the load read by home device (rows), not by where the experts sit (columns)" in reasons
+
+
+def sizing():
+    """test_kind_sizing's small ReLU model: active 380, total 836, E 4, top-1, split m 2, K_s 1."""
+    from workbook.kinds.sizing_configs import Model
+    return solve(make_spec("sizing", {"config": "generated"}, 0),
+                 Model("generated", "relu", 4, 8, 2, 2, 1, 2, 10, 4, 1, 2, 1, "kB"))
+
+
+def test_sizing_flops_without_the_two():
+    """380 and 836 (for 760 and 1,672): three digits to a box (box 1 the units, box 2 the thousands),
+    the thousands box of 1,672 left empty."""
+    changes = {"flops_per_token[1][1]": 380, "dense_flops[1][2]": None, "dense_flops[1][1]": 836}
+    assert ("flops_per_token: FLOPs taken as the parameters: the 2 (a multiply and an add per weight) left out"
+            in diagnose(sizing(), changes))
+
+
+def test_sizing_bits_as_bytes():
+    """836 × 16 = 13,376, × 8 = 6,688, × 4 = 3,344 bytes; 13.38, 6.69, 3.34 kB."""
+    changes = {"memory_bytes[1][2]": 13, "memory_bytes[1][1]": 376, "memory_bytes[2][2]": 6, "memory_bytes[2][1]": 688,
+               "memory_bytes[3][2]": 3, "memory_bytes[3][1]": 344}
+    assert "memory_bytes: bits taken as bytes: the memory not divided by 8" in diagnose(sizing(), changes)
+
+
+def test_sizing_expert_sets_counted_in_order():
+    """8 · 7 = 56 ordered pairs of the 8 fine experts, for C(8, 2) = 28 sets (C(4, 1) = 4 either way)."""
+    assert ("combinations: expert sets counted in order (n!/(n − k)!), not as sets C(n, k)"
+            in diagnose(sizing(), {"combinations[2][1]": 56}))

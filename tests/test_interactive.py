@@ -216,3 +216,22 @@ def test_absurd_input_is_wrong_not_carried(page, variant):
     page.click("#check")
     assert "follows from" not in page.inner_text("#step-2 .reason")
     assert "wrong" in marks(page, sheet, "probs")["probs[1][1]"]
+
+
+def test_an_exercise_s_own_mistake_is_named_in_the_page(browser, tmp_path):
+    """test_kind_sizing's small model: 380 written for 760 FLOPs per token (box 1 holds the units;
+    the thousands box stays empty on both): the page names the factor 2 left out."""
+    from workbook.kinds.sizing_configs import Model
+    from workbook.spec import make_spec
+
+    sol = solve(make_spec("sizing", {"config": "generated"}, 0), Model("generated", "relu", 4, 8, 2, 2, 1, 2, 10, 4, 1, 2, 1, "kB"))
+    sheet = build_sheet(sol)
+    path = tmp_path / "sheet.html"
+    path.write_text(render_interactive(sol, sheet), encoding="utf-8")
+    page = browser.new_page()
+    page.goto(path.as_uri())
+    fill(page, sheet, {"flops_per_token[1][1]": "380"})
+    page.click("#check")
+    step = next(s.number for s in sheet.sections if any(c.ref.startswith("flops_per_token") for c in cells((s,))))
+    assert "FLOPs taken as the parameters: the 2" in page.inner_text(f"#step-{step} .reason")
+    page.close()

@@ -171,9 +171,9 @@ def _reason(sol, sheet, step_id, learner, abs_tol, rel_tol) -> str:
     for name, changed in made(sol):
         if step_id not in changed:
             continue
-        wrong = mistaken_cells(sol, changed, step_id)
-        if wrong is not None and wrong.keys() == mine.keys() and all(
-                is_right(mine[r], wrong[r], abs_tol, rel_tol) for r in mine):
+        wrong = mistaken_cells(sol, changed, step_id)  # a box left empty on both is not in `mine`
+        if wrong is not None and all(is_right(mine.get(r), wrong.get(r), abs_tol, rel_tol)
+                                     for r in wrong.keys() | mine.keys()):
             return f"{step_id}: {name}"
     return ""
 

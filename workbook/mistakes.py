@@ -5,8 +5,8 @@ the step's own shape} (or a list of such, when the mistake can go two ways), com
 making that mistake would; check.py compares a wrong
 step of the learner's with these and names the mistake it matches. A mistake that cannot happen on
 a sheet (W untransposed when W is not square, capacity when there is none) returns {}. These are
-the routing sheets' mistakes; every other exercise names its own in its kind module (MISTAKES:
-load balancing, router gradient, shared experts, quantisation), and `made` gathers both.
+the routing sheets' mistakes; every other exercise names its own in its kind module (MISTAKES),
+and `made` gathers both.
 Leaves out: reading answers and grading (check.py).
 """
 

@@ -58,9 +58,10 @@ def key_data(sol, sheet) -> dict:
     for name, changed in made(sol):
         for step_id in changed:
             wrong = mistaken_cells(sol, changed, step_id)
-            if wrong and all(ref in index for ref in wrong):
+            if wrong and all(ref in index for ref in wrong):  # a box the mistake leaves out stays empty
+                own = {i: None for i, c in enumerate(blanks) if step_id_of(c.ref) == step_id}
                 mistakes.append({"name": name, "step": step_id,
-                                 "cells": {index[ref]: _number(v) for ref, v in wrong.items()}})
+                                 "cells": own | {index[ref]: _number(v) for ref, v in wrong.items()}})
     experts = ([{"W1": ex.W1, "b1": ex.b1, "W2": ex.W2, "b2": ex.b2} for ex in sol.problem.experts]
                if sol.spec.kind in ROUTING else [])
     return {"code": sheet.code, "gate": sol.spec.params.get("gate", ""), "abs": ABS_TOL, "rel": REL_TOL,

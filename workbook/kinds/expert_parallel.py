@@ -208,3 +208,34 @@ def layout(sol) -> list:
             Board(((bars,),)),
         ]),
     ]
+
+
+def _every_pair_crosses(sol) -> dict:
+    """Every pair counted as crossing, the local ones too: share 1 and the volume of all pairs."""
+    d, b = sol.spec["d_model"], sol.spec["bytes"]
+    pairs = sol.step("local_pairs").exact[0] + sol.step("crossing_pairs").exact[0]
+    one_way = (pairs * d, pairs * d * b)
+    return {"crossing_pairs": (pairs,), "crossing_share": (Integer(1),),
+            "all_to_all": (one_way, one_way, tuple(2 * v for v in one_way))}
+
+
+def _combine_left_out(sol) -> dict:
+    """The all-to-all counted one way: the combine, which sends every output back, left out."""
+    dispatch, combine, _ = sol.step("all_to_all").exact
+    return {"all_to_all": (dispatch, combine, dispatch)}
+
+
+def _load_by_home(sol) -> dict:
+    """The compute load read from the rows (where tokens start) instead of the columns (where
+    their experts sit), and the imbalance from it."""
+    rows = tuple(sum(row) for row in sol.step("dispatch").exact)
+    if rows == sol.step("load").exact:
+        return {}
+    return {"load": rows, "imbalance": (max(rows) / sol.step("mean_load").exact[0],)}
+
+
+MISTAKES = (
+    ("every pair counted as crossing, the local ones too", _every_pair_crosses),
+    ("the all-to-all counted one way: the combine sends every output back", _combine_left_out),
+    ("the load read by home device (rows), not by where the experts sit (columns)", _load_by_home),
+)

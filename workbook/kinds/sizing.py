@@ -152,13 +152,14 @@ def _groups(n) -> list[str]:
 
 def _places(name: str, sol, pairs) -> Grid:
     """A place-value grid: one number per row, three digits to a box, right-aligned; a label never wraps.
-    pairs: (label, step id) or (label, step id, index)."""
+    pairs: (label, step id) or (label, step id, index). Each box has its own ref, the number then
+    the box counted from the units: 'total_params[1][2]' is its thousands, whatever the grid's width."""
     rows = [(lab, sid, i, sol.step(sid).exact[i]) for lab, sid, *at in pairs if sid in sol.has for i in (at or [0])]
     width = max(len(_groups(v)) for *_, v in rows)
     lines = []
     for _, sid, i, v in rows:
-        g, ref = _groups(v), f"{sid}[{i + 1}]"
-        lines.append(tuple([Cell(blank=True, ref=ref)] * (width - len(g)) + [Cell(answer=x, blank=True, ref=ref) for x in g]))
+        g = [""] * (width - len(_groups(v))) + _groups(v)
+        lines.append(tuple(Cell(answer=x, blank=True, ref=f"{sid}[{i + 1}][{width - j}]") for j, x in enumerate(g)))
     return Grid(name, tuple(lines), tuple(r[0].replace(" ", "\u00a0") for r in rows), _PLACES[-width:])
 
 
@@ -230,3 +231,32 @@ def layout(sol) -> list:
         _section(sol, "Fine-grained and shared experts",
                  ["fine_expert_params", "fine_top_k", "fine_active_params", "combinations", "shared_combinations"],
                  [_board(split, _places("parameters", sol, fine), _places("expert sets", sol, sets))])]
+
+
+def _flops_without_two(sol) -> dict:
+    """FLOPs per token taken as the parameters: the 2 (a multiply and an add) left out."""
+    return {"flops_per_token": (sol.step("flops_per_token").exact[0] / 2,),
+            "dense_flops": (sol.step("dense_flops").exact[0] / 2,)}
+
+
+def _bits_as_bytes(sol) -> dict:
+    """Memory as parameters × bits, not divided by 8."""
+    unit = next(s.id for s in sol.steps if s.id.startswith("memory_") and s.id != "memory_bytes")
+    return {"memory_bytes": tuple(8 * v for v in sol.step("memory_bytes").exact),
+            unit: tuple(8 * v for v in sol.step(unit).exact)}
+
+
+def _ordered(sol) -> dict:
+    """Expert sets counted as ordered choices, n! / (n − k)!, not as sets C(n, k)."""
+    p = sol.problem
+    m, k, E, Ks = p.segments, p.top_k, p.experts, p.shared
+    ordered = lambda n, r: sympy.ff(n, r)
+    return {"combinations": (ordered(E, k), ordered(m * E, m * k)),
+            "shared_combinations": (ordered(m * E - Ks, m * k - Ks),)}
+
+
+MISTAKES = (
+    ("FLOPs taken as the parameters: the 2 (a multiply and an add per weight) left out", _flops_without_two),
+    ("bits taken as bytes: the memory not divided by 8", _bits_as_bytes),
+    ("expert sets counted in order (n!/(n − k)!), not as sets C(n, k)", _ordered),
+)
