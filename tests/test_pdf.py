@@ -116,6 +116,10 @@ def test_the_course_build_joins_every_sheet_in_course_order():
     assert len(workbook.pages) == len(key.pages) == sum(len(r.pages) for _, r in sheets)
     first = sheets[0][1].pages[0].extract_text()
     assert workbook.pages[0].extract_text() == first and "Answer key" in key.pages[0].extract_text()
+    titles = [item.title for item in workbook.outline if not isinstance(item, list)]  # a bookmark per sheet
+    assert len(titles) == len(chosen) and titles[0] in first
+    second = workbook.get_destination_page_number([i for i in workbook.outline if not isinstance(i, list)][1])
+    assert second == len(sheets[0][1].pages)
 
 
 def _pictures(pdf: bytes, folder, tag: str) -> list[bytes]:

@@ -20,8 +20,9 @@ def stem(name: str, code: str, paper: str) -> str:
     return f"{name}-{code}" + ("-letter" if paper == "letter" else "")
 
 
-def _preset_files(job) -> tuple[str, list[tuple[str, bytes]], list[bytes]]:
-    """One preset: its four files (PDF and HTML, worksheet and key) and its two PDFs."""
+def _preset_files(job) -> tuple[str, list[tuple[str, bytes]], list[bytes], list[list]]:
+    """One preset: its four files (PDF and HTML, worksheet and key), its two PDFs and their
+    bookmarks (binding.Mark)."""
     from workbook.render_pdf import SIDES, lay_out, print_sheets
 
     name, paper = job
@@ -29,12 +30,13 @@ def _preset_files(job) -> tuple[str, list[tuple[str, bytes]], list[bytes]]:
     sheet = build_sheet(sol, paper)
     base = stem(name, sol.code, paper)
     htmls = [render_html(sheet, False), render_html(sheet, True)]
-    printed = print_sheets([[lay_out(printable(sheet))]]).pdfs
-    pdfs = [printed[side] for side in SIDES]
+    printed = print_sheets([[lay_out(printable(sheet))]])
+    pdfs = [printed.pdfs[side] for side in SIDES]
+    marks = [printed.groups[0][side][2] for side in SIDES]
     files = []
     for side, html, pdf in zip(("worksheet", "key"), htmls, pdfs):
         files += [(f"{base}-{side}.pdf", pdf), (f"{base}-{side}.html", html.encode())]
-    return name, files, pdfs
+    return name, files, pdfs, marks
 
 
 def build_course(paper: str = "a4", chosen: tuple[Preset, ...] | None = None,
@@ -53,11 +55,11 @@ def build_course(paper: str = "a4", chosen: tuple[Preset, ...] | None = None,
         for job in work:
             results.append(_preset_files(job))
             progress(job[0])
-    files = [f for _, preset_files, _ in results for f in preset_files]
+    files = [f for _, preset_files, _, _ in results for f in preset_files]
     suffix = "-letter" if paper == "letter" else ""
     for side, name, title in ((0, f"workbook{suffix}.pdf", "Workbook"), (1, f"answer-key{suffix}.pdf", "Answer key")):
         merged = JoinedPdf()
-        for _, _, pdfs in results:
-            merged.add(pdfs[side])
+        for _, _, pdfs, marks in results:  # each sheet's title and steps in the outline
+            merged.add(pdfs[side], marks[side])
         files.append((name, merged.pdf(f"moe-workbook · {title}")))
     return files
