@@ -466,3 +466,14 @@ def test_sizing_expert_sets_counted_in_order():
     """8 · 7 = 56 ordered pairs of the 8 fine experts, for C(8, 2) = 28 sets (C(4, 1) = 4 either way)."""
     assert ("combinations: expert sets counted in order (n!/(n − k)!), not as sets C(n, k)"
             in diagnose(sizing(), {"combinations[2][1]": 56}))
+
+
+def test_of_two_mistakes_within_tolerance_the_one_that_fits_the_earlier_steps_is_named():
+    """On this sheet the z-loss not squared (1.936) comes within 0.02 of the z-loss worked from
+    a log-sum-exp without the row minimum (1.922). A learner whose ln Σ exp(z) are right and who
+    forgot the square made the first mistake, not the second."""
+    sol = solve(make_spec("load-balance", {"tokens": 6, "experts": 2, "top_k": 1}, 961564))
+    lse = [float(v) for v in sol.step("lse").exact]
+    not_squared = sum(lse) / len(lse)
+    reasons = diagnose(sol, {"z_loss[1][1]": not_squared})
+    assert reasons == ["z_loss: the z-loss not squared (the mean of ln Σ exp(z), not of its square)"]

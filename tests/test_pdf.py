@@ -169,3 +169,29 @@ def test_a_class_set_sheet_prints_as_its_own_html_too(options, tmp_path):
     pdfs = print_sheets([[lay_out(_printable(a, sol, "letter", options))]]).pdfs
     sheet = _sheet(a, sol, "letter", options)
     _looks_like_own_html(pdfs, sheet, tmp_path)
+
+
+def test_a_side_s_layer_never_paints_over_the_shared_page(tmp_path):
+    """A page background (here the body's, drawn on the whole page) belongs to the shared page;
+    each side's layer holds only its own boxes, so it cannot cover what both sides show."""
+    from workbook.render_html import Printable
+
+    style = "@page { size: A6; margin: 10mm } body { background: #ffeeaa } p { font-size: 20pt }"
+    body = '<p>shared words</p><p class="only-ws">blank</p><p class="only-key">42</p>'
+    pair = f"<html><head><style>{style}</style></head><body>{body}</body></html>"
+    pdfs = print_sheets([[lay_out(Printable((pair,), ("worksheet", "key")))]]).pdfs
+    for side, other in (("worksheet", "only-key"), ("key", "only-ws")):
+        alone = pair.replace("</style>", f" .{other} {{ visibility: hidden }}</style>")
+        assert _pictures(pdfs[side], tmp_path, side) == _pictures(render_pdf(alone), tmp_path, side + "-alone"), side
+
+
+def test_bookmarks_nest_by_level_even_when_a_level_is_skipped():
+    from workbook.binding import JoinedPdf
+
+    part = render_pdf("<p style='break-after: page'>one</p><p>two</p>")
+    joined = JoinedPdf()
+    joined.add(part, [(0, "A", 0, None), (2, "B", 1, None), (2, "C", 1, 100.0), (0, "D", 1, None)])
+    reader = PdfReader(io.BytesIO(joined.pdf("t")))
+    shape = [[i.title for i in item] if isinstance(item, list) else item.title for item in reader.outline]
+    assert shape == ["A", ["B", "C"], "D"]
+    assert [reader.get_destination_page_number(i) for i in (reader.outline[0], reader.outline[2])] == [0, 1]

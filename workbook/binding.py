@@ -67,6 +67,8 @@ class JoinedPdf:
         first = len(self._pdf.pages)
         self._parts.append(self._pikepdf.Pdf.open(io.BytesIO(part)))
         self._pdf.pages.extend(self._parts[-1].pages)
+        if "/Lang" in self._parts[-1].Root and "/Lang" not in self._pdf.Root:
+            self._pdf.Root.Lang = self._parts[-1].Root.Lang
         self._marks += [(level, label, first + page, top) for level, label, page, top in marks]
 
     def pdf(self, title: str) -> bytes:
@@ -79,13 +81,13 @@ def _saved(pdf, title: str, marks: list[Mark]) -> bytes:
     pdf.docinfo["/Title"] = title
     if marks:
         with pdf.open_outline() as outline:
-            parents = [outline.root]  # parents[level]: the list a mark of that level goes into
+            parents = {0: outline.root}  # level -> the list a mark of that level goes into
             for level, label, page, top in marks:
                 item = (pikepdf.OutlineItem(label, page) if top is None
                         else pikepdf.OutlineItem(label, page, pikepdf.PageLocation.XYZ, top=round(top, 2)))
-                del parents[level + 1:]
-                parents[min(level, len(parents) - 1)].append(item)
-                parents.append(item.children)
+                parents[max(n for n in parents if n <= level)].append(item)  # a skipped level: one up
+                parents = {n: v for n, v in parents.items() if n <= level}
+                parents[level + 1] = item.children
     buffer = io.BytesIO()
     pdf.save(buffer, deterministic_id=True)
     return buffer.getvalue()

@@ -167,15 +167,25 @@ def _reason(sol, sheet, step_id, learner, abs_tol, rel_tol) -> str:
     follows = carried(sol, sheet, step_id, learner, abs_tol, rel_tol)
     if follows:
         return follows
-    mine = {ref: v for ref, v in learner.items() if step_id_of(ref) == step_id}
-    for name, changed in made(sol):
-        if step_id not in changed:
-            continue
-        wrong = mistaken_cells(sol, changed, step_id)  # a box left empty on both is not in `mine`
-        if wrong is not None and all(is_right(mine.get(r), wrong.get(r), abs_tol, rel_tol)
-                                     for r in wrong.keys() | mine.keys()):
+    order = [s.id for s in sol.steps]
+    matches = [(name, changed) for name, changed in made(sol)
+               if step_id in changed and _written(sol, changed, step_id, learner, abs_tol, rel_tol)]
+    # two mistakes can come within tolerance of each other: the one whose earlier steps are the
+    # learner's too is the likelier (a z-loss not squared, not a log-sum-exp the learner got right)
+    for name, changed in matches:
+        if all(_written(sol, changed, s, learner, abs_tol, rel_tol)
+               for s in changed if order.index(s) < order.index(step_id)):
             return f"{step_id}: {name}"
-    return ""
+    return f"{step_id}: {matches[0][0]}" if matches else ""
+
+
+def _written(sol, changed: dict, step_id: str, learner: dict, abs_tol, rel_tol) -> bool:
+    """The learner's boxes of `step_id` hold what the mistake puts there (a box empty on both
+    sides is not in `learner`, and counts as the same)."""
+    wrong = mistaken_cells(sol, changed, step_id)
+    mine = {ref: v for ref, v in learner.items() if step_id_of(ref) == step_id}
+    return wrong is not None and all(is_right(mine.get(r), wrong.get(r), abs_tol, rel_tol)
+                                     for r in wrong.keys() | mine.keys())
 
 
 def mistaken_cells(sol, changed: dict, step_id: str):

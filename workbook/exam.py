@@ -173,7 +173,10 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -
     from workbook.binding import JoinedPdf
 
     workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
-    size = max(1, min(_CHUNK, -(-len(plan) // (2 * workers))))  # progress moves on one process too
+    # at most _CHUNK students a job, at least four jobs: two each for two cores, and progress that
+    # moves on one; not sized by the cores, since each job's PDF subsets its own fonts and the
+    # same exam should give the same bytes on any machine
+    size = max(1, min(_CHUNK, -(-len(plan) // 4)))
     chunks = [plan[i:i + size] for i in range(0, len(plan), size)]
 
     _printable(plan[0], plan[0].solutions[0][1], paper, options)  # a broken school template: told now

@@ -55,13 +55,22 @@ def key_data(sol, sheet) -> dict:
     for i, c in enumerate(blanks):
         index.setdefault(c.ref, i)
     mistakes = []
+    order = [s.id for s in sol.steps]
     for name, changed in made(sol):
+        boxes = {}  # step id -> {box index: value}, or None when the mistake cannot be written here
         for step_id in changed:
-            wrong = mistaken_cells(sol, changed, step_id)
-            if wrong and all(ref in index for ref in wrong):  # a box the mistake leaves out stays empty
-                own = {i: None for i, c in enumerate(blanks) if step_id_of(c.ref) == step_id}
-                mistakes.append({"name": name, "step": step_id,
-                                 "cells": own | {index[ref]: _number(v) for ref, v in wrong.items()}})
+            wrong = mistaken_cells(sol, changed, step_id) or {}
+            written = {ref: v for ref, v in wrong.items() if v is not None}
+            if not wrong or not all(ref in index for ref in written):
+                boxes[step_id] = None
+                continue
+            own = {i: None for i, c in enumerate(blanks) if step_id_of(c.ref) == step_id}  # the rest stays empty
+            boxes[step_id] = own | {index[ref]: _number(v) for ref, v in written.items()}
+        for step_id, cells_ in boxes.items():
+            if cells_ is not None:  # with the mistake's earlier steps, which the page prefers (as check.py)
+                earlier = {i: v for s in changed if order.index(s) < order.index(step_id) and boxes[s]
+                           for i, v in boxes[s].items()}
+                mistakes.append({"name": name, "step": step_id, "cells": cells_, "earlier": earlier})
     experts = ([{"W1": ex.W1, "b1": ex.b1, "W2": ex.W2, "b2": ex.b2} for ex in sol.problem.experts]
                if sol.spec.kind in ROUTING else [])
     return {"code": sheet.code, "gate": sol.spec.params.get("gate", ""), "abs": ABS_TOL, "rel": REL_TOL,

@@ -148,6 +148,8 @@ def _only(box, mark: str):
     new = box.copy()
     new.children = kept
     new.background = None
+    if hasattr(new, "canvas_background"):  # a page box: the html/body background, drawn on the page
+        new.canvas_background = None
     new.border_top_width = new.border_right_width = new.border_bottom_width = new.border_left_width = 0
     return new
 
