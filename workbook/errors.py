@@ -26,3 +26,17 @@ class CheckError(WorkbookError):
 
 class OutputError(WorkbookError):
     """An output path that cannot be written."""
+
+
+QUOTE_LIMIT = 80
+
+
+def quoted(text, limit: int = QUOTE_LIMIT) -> str:
+    """What an error refuses, quoted and cut to its first `limit` characters, on one line:
+    'a' * 100 -> "'aaa…aaa…'" (80 characters and an ellipsis); control characters are escaped."""
+    text = str(text)
+    cut = text[:limit]
+    shown = repr(cut)
+    if len(text) > limit:
+        shown = shown[:-1] + "…" + shown[-1]
+    return shown
