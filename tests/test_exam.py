@@ -227,7 +227,7 @@ def test_exam_command_writes_the_folder_and_refuses_to_overwrite(tmp_path):
     result = run("exam", "token-choice-5x6", "--roster", str(path), "--out", str(out), "--format", "pdf,moodle")
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"worksheets.pdf", "keys.pdf", "manifest.csv", "manifest.json",
-                                              "moodle.xml"}
+                                              "moodle.xml", ".moe-workbook-files.json"}  # the record for --force
     again = run("exam", "token-choice-5x6", "--roster", str(path), "--out", str(out))
     assert again.exit_code == 1 and "--force" in again.stderr and len(again.stderr.splitlines()) == 1
     forced = run("exam", "token-choice-5x6", "--roster", str(path), "--out", str(out), "--force", "--format", "moodle")
@@ -344,7 +344,8 @@ def test_moodle_only_lays_nothing_out_and_force_clears_an_earlier_run(tmp_path):
     assert first.exit_code == 0, first.output
     again = run("exam", "token-choice-5x6", "--variants", "2", "--out", str(out), "--format", "moodle", "--force")
     assert again.exit_code == 0, again.output
-    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == ["manifest.csv", "manifest.json", "moodle.xml"]
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == [".moe-workbook-files.json", "manifest.csv",
+                                                                      "manifest.json", "moodle.xml"]
 
 
 def test_an_exam_folder_that_is_a_file_is_one_line(tmp_path):

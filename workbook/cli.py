@@ -4,8 +4,11 @@ Library errors become one-line messages: exit 2 for bad input (usage), 1 for any
 Leaves out: every computation (the library does it).
 """
 
-import re
+import errno
+import math
 import os
+import re
+import signal
 import sys
 from contextlib import contextmanager
 from fractions import Fraction
@@ -15,9 +18,9 @@ import click
 
 from workbook import __version__
 from workbook.code import decode, looks_like_code
-from workbook.errors import SpecError, CodeError, WorkbookError
+from workbook.errors import SpecError, CodeError, WorkbookError, quoted
 from workbook.formats import SIDES, parse_formats, render
-from workbook.presets import preset, presets
+from workbook.presets import preset, presets, unknown_preset
 from workbook.render_json import render_json
 from workbook.sheet import build_sheet
 from workbook.solve import solve
@@ -34,6 +37,16 @@ class BadInput(click.ClickException):
     exit_code = 2
 
 
+class FiniteRange(click.FloatRange):
+    """A number in a range, never nan or inf (a FloatRange lets nan through: no comparison fails)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{quoted(value)} is not a number in the range {self.min} to {self.max}", param, ctx)
+        return number
+
+
 class OneLineGroup(click.Group):
     """Every error, click's own included, as one line 'Error: ...'; never a traceback."""
 
@@ -43,24 +56,66 @@ class OneLineGroup(click.Group):
             with self.make_context(prog_name or "moe-workbook", ["--help"], resilient_parsing=True) as ctx:
                 click.echo(self.get_help(ctx))
             sys.exit(0)
+        previous = signal.signal(signal.SIGTERM, _terminated)  # SIGTERM unwinds like Ctrl-C: no leftovers
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            sys.stdout.flush()
         except click.ClickException as err:
-            click.echo(f"Error: {err.format_message()}", err=True)
-            sys.exit(err.exit_code)
-        except click.Abort:
-            click.echo("Error: aborted", err=True)
-            sys.exit(1)
+            _fail(err.format_message(), err.exit_code)
+        except (click.Abort, KeyboardInterrupt):
+            _fail("interrupted", 130)
+        except Terminated:
+            _fail("stopped (SIGTERM)", 143)
         except WorkbookError as err:
-            click.echo(f"Error: {err}", err=True)
-            sys.exit(2 if isinstance(err, (SpecError, CodeError)) else 1)
+            _fail(str(err), 2 if isinstance(err, (SpecError, CodeError)) else 1)
+        except OSError as err:  # standard output on a full disk, a closed pipe
+            if err.errno == errno.EPIPE:
+                _quiet_stdout()
+                sys.exit(1)
+            _quiet_stdout()
+            _fail(f"cannot write the output: {err.strerror or err}", 1)
+        except RecursionError:
+            _fail("the input is nested too deeply to read", 2)
         except Exception as err:  # a bug of ours: one line for the user, the traceback on request
             if os.environ.get("MOE_WORKBOOK_DEBUG"):
                 raise
-            click.echo(f"Error: internal error ({type(err).__name__}: {err}); please report it, "
-                       "and set MOE_WORKBOOK_DEBUG=1 to see the traceback", err=True)
-            sys.exit(1)
+            _fail(f"internal error ({type(err).__name__}: {err}); please report it, "
+                  "and set MOE_WORKBOOK_DEBUG=1 to see the traceback", 1)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: unwind (temporary files removed, workers ended), then exit 143."""
+
+
+def _terminated(signum, frame):
+    raise Terminated()
+
+
+_MAX_ERROR = 400
+
+
+def _fail(message: str, status: int):
+    """'Error: ...' on one line of stderr (at most a few hundred characters), then exit."""
+    line = " ".join(str(message).split())
+    if len(line) > _MAX_ERROR:
+        line = line[:_MAX_ERROR - 1] + "…"
+    try:
+        click.echo(f"Error: {line}", err=True)
+    except OSError:
+        pass
+    sys.exit(status)
+
+
+def _quiet_stdout():
+    """Standard output failed: point it at /dev/null so the interpreter's final flush stays quiet."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _library(fn, *args, **kwargs):
@@ -119,18 +174,26 @@ def _spec_for(name: str, seed, kw):
     try:
         spec = decode(name)
     except CodeError as err:
-        names = ", ".join(p.name for p in presets())
         if looks_like_code(name) and any(ch.isupper() or ch.isdigit() for ch in name):
             raise BadInput(str(err)) from None
-        raise BadInput(f"unknown preset {name!r}: choose one of {names}, or give a variant code") from None
+        raise BadInput(unknown_preset(name, "; or give a variant code")) from None
     if _overrides(kw) or kw.get("settings"):
         raise BadInput("a variant code fixes every parameter: only --seed or --seeds may go with it")
     return spec if seed is None else _library(make_spec, spec.kind, spec.params, seed)
 
 
-def _write(out: Path, files) -> None:
-    for path in _library(write_all, out, files):
+def _write(out: Path, files, remove=(), record=False) -> None:
+    for path in _library(write_all, out, files, tuple(remove), record):
         click.echo(str(path))
+
+
+def _say_replaced(folder: Path, change) -> None:
+    """On stderr: which files of an earlier run were replaced, removed, or kept because they changed."""
+    for verb, names in (("replaced", change.replaced), ("removed", change.removed),
+                        ("kept (changed since an earlier run wrote it)", change.kept)):
+        if names:
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+            click.echo(f"{verb} in {folder}: {shown}", err=True)
 
 
 @cli.command("list")
@@ -192,7 +255,7 @@ def key(code, worksheet, fmt, paper, out):
 @click.option("--per-student", is_flag=True, help="Also write each student's own worksheet and key PDFs.")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
 @click.option("--title", help="Title printed on every sheet instead of the exercise's own.")
-@click.option("--font-size", type=click.FloatRange(7, 12), help="Base font size in points (default 9).")
+@click.option("--font-size", type=FiniteRange(7, 12), help="Base font size in points (default 9).")
 @click.option("--template-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of templates overriding the package's (worksheet.html, key.html, sheet.css).")
 @click.option("--scaffold", type=click.Choice(SCAFFOLDS), default="standard", show_default=True,
@@ -204,9 +267,11 @@ def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out,
 
     Example: moe-workbook exam token-choice-ffn --roster class.csv --format pdf,moodle
     """
-    from workbook.exam import build_exam, plan_exam
+    from workbook.exam import build_exam, plan_exam, shared_problems
     from workbook.roster import read_roster
 
+    _plain_text("--name", exam_name, MAX_EXAM_NAME)
+    _plain_text("--title", title, MAX_TITLE)
     chosen = [_library(preset, name) for name in preset_names]
     if variants and (roster or forms):
         raise BadInput("--variants goes alone: with --roster each student gets a variant, with --forms each form")
@@ -214,26 +279,47 @@ def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out,
         raise BadInput("say who the exam is for: --variants N, --roster FILE or --forms K")
     kinds = {k.strip().lower() for k in fmt.split(",") if k.strip()}
     if not kinds or kinds - {"pdf", "moodle"}:
-        raise BadInput(f"unknown exam format in {fmt!r}: choose from pdf, moodle")
+        raise BadInput(f"unknown exam format in {quoted(fmt)}: choose from pdf, moodle")
     if id_column and not roster:
         raise BadInput("--id-column needs --roster")
     students = _library(read_roster, roster, id_column) if roster else ()
     exam_name = exam_name or f"exam-{seed}"
     folder = out or DEFAULT_OUT / _folder_name(exam_name)
-    if folder.is_dir() and any(folder.iterdir()) and not force:
-        raise click.ClickException(f"exam folder {str(folder)!r} already has files: use --force to replace them")
-    from workbook.write import prepare_dir, remove_stale
+    from workbook.write import prepare_dir, replacing
     _library(prepare_dir, folder)  # a folder that cannot be written fails before minutes of layout
+    _library(replacing, folder, [], force)  # and one with files in it, without --force
     plan = _library(plan_exam, chosen, seed, students, variants or 0, forms or 0)
+    for name, (distinct, sheets) in shared_problems(plan).items():  # said before minutes of layout
+        click.echo(f"Note: {name} has only {distinct} distinct problem{'s' if distinct > 1 else ''} for "
+                   f"{sheets} sheets, so some students share one (manifest: problems, shared_by)", err=True)
     options = {"title": title, "font_size": font_size, "scaffold": scaffold,
                "template_dir": str(template_dir) if template_dir else ""}
     moodle = exam_name if "moodle" in kinds else ""
     with _progress(len(plan), "Laying out") as step:
         files = _library(build_exam, plan, paper, per_student, moodle, jobs or 0, options, step, "pdf" in kinds)
-    _write(folder, files)
-    if force:  # files of an earlier run of this exam that this run did not write
-        _library(remove_stale, folder, [name for name, _ in files],
-                 ["worksheets.pdf", "keys.pdf", "moodle.xml", "manifest.csv", "manifest.json", "students/*.pdf"])
+    # only an earlier run's own files, unchanged since, are replaced or removed: checked again now
+    # that the names are known (and in case the folder changed during layout)
+    change = _library(replacing, folder, [name for name, _ in files], force)
+    _write(folder, files, change.removed, record=True)
+    _say_replaced(folder, change)
+
+
+MAX_EXAM_NAME, MAX_TITLE = 100, 200
+
+
+def _plain_text(option: str, text, limit: int) -> None:
+    """--name and --title reach file names, PDF titles and Moodle XML: refuse control characters
+    (invalid in XML) and lengths no folder name or sheet title can hold."""
+    if text is None:
+        return
+    from workbook.roster import bad_character
+
+    if bad_character(text):
+        raise BadInput(f"{option} {quoted(text)} holds a control character ({bad_character(text)}): remove it")
+    if len(text) > limit:
+        raise BadInput(f"{option} is {len(text)} characters long: at most {limit}")
+    if not text.strip():
+        raise BadInput(f"{option} is empty")
 
 
 @cli.command()
@@ -252,11 +338,12 @@ def answers(code, out, force):
     if out is None:
         click.echo(text, nl=False)
         return
-    if out.exists() and not force:
-        raise click.ClickException(f"{str(out)!r} exists and may hold your answers: use --force to replace it")
+    if out.is_file() and not force:  # a device or a FIFO holds no answers: written through
+        raise click.ClickException(f"{quoted(out)} exists and may hold your answers: use --force to replace it")
     if not out.name:
         raise BadInput("--out needs a file name")
-    _write(out.parent, [(out.name, text.encode())])
+    from workbook.write import write_file
+    click.echo(str(_library(write_file, out, text.encode())))
 
 
 @cli.command()
@@ -325,10 +412,10 @@ def _emit(spec, name, formats, sides, paper, out) -> None:
 def _seed_range(text: str) -> range:
     match = re.fullmatch(r"\s*(\d+)\s*-\s*(\d+)\s*", text or "")
     if not match:
-        raise BadInput(f"--seeds takes a range A-B of whole numbers, not {text!r}")
+        raise BadInput(f"--seeds takes a range A-B of whole numbers, not {quoted(text)}")
     low, high = int(match[1]), int(match[2])
     if low > high:
-        raise BadInput(f"--seeds range {text!r} is reversed: write {high}-{low}")
+        raise BadInput(f"--seeds range {quoted(text)} is reversed: write {high}-{low}")
     if high > MAX_SEED:
         raise BadInput(f"--seeds goes up to {MAX_SEED}")
     return range(low, high + 1)

@@ -6,13 +6,13 @@ Leaves out: the command line and the file system.
 """
 
 import os
-from concurrent.futures import ProcessPoolExecutor
 from typing import Callable
 
 from workbook.presets import Preset, preset, presets
 from workbook.render_html import printable, render_html
 from workbook.sheet import build_sheet
 from workbook.solve import solve
+from workbook.workers import worker_pool
 
 
 def stem(name: str, code: str, paper: str) -> str:
@@ -47,7 +47,7 @@ def build_course(paper: str = "a4", chosen: tuple[Preset, ...] | None = None,
     work = [(p.name, paper) for p in chosen or presets()]
     results = []
     if jobs > 1 and len(work) > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, os.cpu_count() or 1, len(work))) as pool:
+        with worker_pool(min(jobs, os.cpu_count() or 1, len(work))) as pool:
             for result in pool.map(_preset_files, work):
                 results.append(result)
                 progress(result[0])

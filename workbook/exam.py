@@ -17,11 +17,8 @@ import json
 import os
 import re
 import unicodedata
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
-
-import jinja2
 
 from workbook.errors import GenerationError, SpecError
 from workbook.layout import scaffolded
@@ -31,6 +28,7 @@ from workbook.roster import Student
 from workbook.sheet import build_sheet
 from workbook.solve import Solution, solve
 from workbook.spec import Spec, make_spec
+from workbook.workers import worker_pool
 
 MAX_FORMS = 26
 _RESEEDS = 20
@@ -71,7 +69,7 @@ def plan_exam(presets: list[Preset], exam_seed: int, students: tuple[Student, ..
             raise SpecError("give --variants N (N >= 1) or --roster FILE")
     letters = [chr(ord("A") + i) for i in range(forms)]
     by_key: dict[str, tuple] = {}
-    used: dict[str, set] = {p.name: set() for p in presets}
+    used: dict[str, set] = {p.name: set() for p in presets}  # the problems (problem_id) given so far
     plan = []
     for s in students:
         form = letters[(s.row - 1) % forms] if forms else ""
@@ -83,17 +81,41 @@ def plan_exam(presets: list[Preset], exam_seed: int, students: tuple[Student, ..
 
 
 def _variant(preset: Preset, exam_seed: int, key: str, used: set) -> Solution:
-    """The first derived seed that generates and whose code no other student has."""
+    """The first derived seed that generates a problem no other student has; when the preset has
+    no new problem left (Mixtral's sizing sheet has 4), the first that generates: shared."""
+    first = None
     for attempt in range(_RESEEDS):
         spec: Spec = make_spec(preset.exercise, preset.params, variant_seed(exam_seed, key, preset.name, attempt))
         try:
             sol = solve(spec)
         except GenerationError:
             continue
-        if sol.code not in used:
-            used.add(sol.code)
+        if (problem := problem_id(sol)) not in used:
+            used.add(problem)
             return sol
-    raise GenerationError(f"could not find a distinct variant of {preset.name} for {key}")
+        first = first or sol
+    if first is None:
+        raise GenerationError(f"could not build a variant of {preset.name} for {key}")
+    return first
+
+
+def problem_id(sol: Solution) -> str:
+    """A short name of the problem itself (inputs and answers, not the seed): two students with the
+    same problem_id of a preset have the same problem, whatever their codes."""
+    text = repr((sol.spec.kind, sorted(sol.spec.params.items()), sol.problem.inputs(),
+                 [(st.id, st.exact) for st in sol.steps]))
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def shared_problems(plan: tuple[Assignment, ...]) -> dict[str, tuple[int, int]]:
+    """{preset: (distinct problems, sheets)} for every preset whose sheets share problems (forms
+    aside: a form is shared by design)."""
+    sheets: dict[str, dict] = {}
+    for a in plan:
+        for name, sol in a.solutions:
+            sheets.setdefault(name, {})[a.form or a.student.row] = problem_id(sol)
+    return {name: (len(set(ids.values())), len(ids)) for name, ids in sheets.items()
+            if len(set(ids.values())) < len(ids)}
 
 
 def _sheet(a: Assignment, sol: Solution, paper: str, options: dict):
@@ -104,25 +126,15 @@ def _sheet(a: Assignment, sol: Solution, paper: str, options: dict):
                                font_size=options.get("font_size") or 0.0)
 
 
-def _templated(render, *args):
-    """render(*args), with a school's own template that does not work told in one line."""
-    try:
-        return render(*args)
-    except jinja2.TemplateError as err:
-        where = f" in {err.filename}" if getattr(err, "filename", None) else ""
-        line = f", line {err.lineno}" if getattr(err, "lineno", None) else ""
-        raise SpecError(f"template problem{where}{line}: {err.message or err}") from None
-
-
 def _html_pair(a: Assignment, sol: Solution, paper: str, options: dict) -> tuple[str, str]:
     """A student's worksheet and key HTML; options as _sheet's, and template_dir."""
     sheet, folder = _sheet(a, sol, paper, options), options.get("template_dir") or ""
-    return _templated(render_html, sheet, False, folder), _templated(render_html, sheet, True, folder)
+    return render_html(sheet, False, folder), render_html(sheet, True, folder)
 
 
 def _printable(a: Assignment, sol: Solution, paper: str, options: dict):
     """What the PDF step lays out for a student's variant (render_html.Printable)."""
-    return _templated(printable, _sheet(a, sol, paper, options), options.get("template_dir") or "")
+    return printable(_sheet(a, sol, paper, options), options.get("template_dir") or "")
 
 
 def _chunk_pdfs(job) -> dict:
@@ -155,7 +167,7 @@ def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: boo
     students/NN-name-worksheet.pdf ... when per_student, moodle.xml when `moodle` names the exam.
     Without `pdf`, only the manifest (and Moodle): nothing is laid out."""
     options = options or {}
-    rows = [_row(a) for a in plan]
+    rows = _rows(plan)
     files = _pdfs(plan, rows, paper, per_student, jobs, options, progress) if pdf else []
     if not pdf:
         for a in plan:
@@ -196,7 +208,7 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -
             progress(a.label)
 
     if workers > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with worker_pool(workers) as pool:
             futures = [pool.submit(_chunk_pdfs, (chunk, paper, options, per_student)) for chunk in chunks]
             for chunk, future in zip(chunks, futures):
                 take(chunk, future.result())
@@ -222,10 +234,20 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -
     return joined + singles
 
 
-def _row(a: Assignment) -> dict:
-    return {"row": a.student.row, "name": a.student.name, "id": a.student.id, "form": a.form,
-            "codes": " ".join(sol.code for _, sol in a.solutions),
-            "presets": " ".join(name for name, _ in a.solutions)}
+def _rows(plan: tuple[Assignment, ...]) -> list[dict]:
+    """The manifest's rows: who, which variants, and which problems (the same `problems` id of a
+    preset means the same problem; `shared_by` counts the students who have it)."""
+    ids = [[(name, problem_id(sol)) for name, sol in a.solutions] for a in plan]
+    count: dict[tuple, int] = {}
+    for pairs in ids:
+        for pair in pairs:
+            count[pair] = count.get(pair, 0) + 1
+    return [{"row": a.student.row, "name": a.student.name, "id": a.student.id, "form": a.form,
+             "codes": " ".join(sol.code for _, sol in a.solutions),
+             "presets": " ".join(name for name, _ in a.solutions),
+             "problems": " ".join(problem for _, problem in pairs),
+             "shared_by": " ".join(str(count[pair]) for pair in pairs)}
+            for a, pairs in zip(plan, ids)]
 
 
 def _json(rows: list[dict]) -> bytes:
@@ -237,7 +259,7 @@ def _csv(rows: list[dict]) -> bytes:
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
     # a cell starting with = + - @ would run as a formula in a spreadsheet: quote it as text
-    writer.writerows({k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in r.items()}
+    writer.writerows({k: ("'" + v if isinstance(v, str) and v and v[0] in "=+-@\t\r" else v) for k, v in r.items()}
                      for r in rows)
     return out.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet programs read UTF-8 names
 

@@ -1,71 +1,305 @@
-"""The only module that writes files: atomically, all rendered before the first is written.
+"""The only module that writes files: a set of files replaces the old set as one step, or not at all.
 
-Every file goes to a temporary name in the same folder first; only when all are written are
-they renamed into place, so an interrupted or failed run never leaves a half-written PDF.
-Leaves out: rendering.
+write_all stages every file in a hidden folder inside the output folder
+(`.moe-workbook-staging-PID-…/`), then commits by renaming a journal into it (one atomic rename:
+before it the old set stands, after it the new one), then moves the files into place and removes
+what the journal says to remove. A run killed at any moment leaves either an uncommitted staging
+folder, which the next run in that folder deletes, or a committed one, which the next run finishes;
+so the folder holds the old set or the new one. Nothing is written through a link, or into a
+folder that is a link: a link where a file goes is refused. An exam folder keeps a record of the
+files it wrote (`.moe-workbook-files.json`, with their sizes and SHA-256), and `--force` replaces
+or removes only files in that record and unchanged since. write_file writes one file a user named
+(a device or a FIFO is written through, never renamed over). Leaves out: rendering.
 """
 
+import errno
+import hashlib
+import json
 import os
+import shutil
+import stat
 import tempfile
-from pathlib import Path
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 
-from workbook.errors import OutputError
+from workbook.errors import OutputError, quoted
+
+STAGING = ".moe-workbook-staging-"
+JOURNAL = "commit.json"
+RECORD = ".moe-workbook-files.json"
+_MAX_RECORD = 64 << 20  # a record larger than this was not written by us
 
 
 def prepare_dir(out_dir: Path) -> Path:
-    """Create out_dir if needed; OutputError if it cannot be made or written."""
+    """Create out_dir if needed, finish or clean an interrupted earlier run in it; OutputError if
+    it cannot be made or written."""
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise OutputError(f"cannot create output folder {str(out_dir)!r}: {err.strerror or err}") from None
+        raise OutputError(f"cannot create output folder {quoted(out_dir)}: {err.strerror or err}") from None
     if not out_dir.is_dir() or not os.access(out_dir, os.W_OK):
-        raise OutputError(f"cannot write to output folder {str(out_dir)!r}")
+        raise OutputError(f"cannot write to output folder {quoted(out_dir)}")
+    recover(out_dir)
     return out_dir
 
 
-def write_all(out_dir: Path, files: list[tuple[str, bytes]]) -> list[Path]:
-    """Write every (file name, bytes) into out_dir; return the paths written.
-
-    Two phases: every file is first written in full under a temporary name, and only then are
-    they renamed into place, so a failure (disk full, permission) leaves none of them behind.
-    """
+def write_all(out_dir: Path, files: list[tuple[str, bytes]], remove: tuple[str, ...] = (),
+              record: bool = False) -> list[Path]:
+    """Write every (relative name, bytes) into out_dir as one step and delete the files `remove`
+    names; return the paths written. With `record`, the folder's record lists exactly these files."""
     out_dir = prepare_dir(out_dir)
+    if record:
+        files = list(files) + [(RECORD, _record_bytes(files))]
+    names = [_relative(name) for name, _ in files]
+    for name in names:
+        _check_target(out_dir, name)
     mode = 0o666 & ~_umask()  # what open() would give; mkstemp's own 0600 would hide files from others
-    staged: list[tuple[str, Path]] = []
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING}{os.getpid()}-", dir=out_dir))
+    committed = False
     try:
-        for name, data in files:
-            path = out_dir / name
-            path.parent.mkdir(parents=True, exist_ok=True)  # 'students/01-ada-worksheet.pdf'
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-            staged.append((tmp, path))
-            with os.fdopen(fd, "wb") as handle:
+        for name, (_, data) in zip(names, files):
+            path = staging / "files" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "wb") as handle:
                 handle.write(data)
-            os.chmod(tmp, mode)
-        for tmp, path in staged:
-            os.replace(tmp, path)
+            os.chmod(path, mode)
+        for name in names:  # every folder the files go into, made (and checked) before the commit
+            _make_parents(out_dir, name)
+        journal = staging / (JOURNAL + ".part")
+        journal.write_text(json.dumps({"files": [str(n) for n in names], "remove": list(remove)}))
+        os.replace(journal, staging / JOURNAL)  # the commit: from here on the new set stands
+        committed = True
+        _apply(out_dir, staging)
     except OSError as err:
-        raise OutputError(f"cannot write into {str(out_dir)!r}: {err.strerror or err}") from None
+        raise OutputError(f"cannot write into {quoted(out_dir)}: {err.strerror or err}") from None
     finally:
-        for tmp, _ in staged:
-            Path(tmp).unlink(missing_ok=True)
-    return [path for _, path in staged]
+        if not committed:
+            shutil.rmtree(staging, ignore_errors=True)
+    return [out_dir / name for name in names if str(name) != RECORD]
 
 
-def remove_stale(out_dir: Path, written: list[str], patterns: list[str]) -> list[Path]:
-    """Delete the files matching `patterns` in out_dir that are not among `written` (names relative
-    to out_dir): what an earlier, larger run left behind. Returns what was removed."""
-    out_dir, keep = Path(out_dir), {Path(out_dir) / name for name in written}
-    gone = []
-    for pattern in patterns:
-        for path in out_dir.glob(pattern):
-            if path.is_file() and path not in keep:
-                try:
-                    path.unlink()
-                except OSError as err:
-                    raise OutputError(f"cannot remove old file {str(path)!r}: {err.strerror or err}") from None
-                gone.append(path)
-    return gone
+def recover(out_dir: Path) -> None:
+    """Finish a committed set that a killed run left staged in out_dir, and delete uncommitted
+    ones; staging folders of runs still alive are left alone."""
+    try:
+        entries = [p for p in Path(out_dir).iterdir() if p.name.startswith(STAGING)]
+    except OSError:
+        return
+    for staging in entries:
+        if staging.is_symlink() or not staging.is_dir() or _alive(staging.name):
+            continue
+        if (staging / JOURNAL).is_file():
+            try:
+                _apply(Path(out_dir), staging)
+            except (OSError, ValueError, OutputError):
+                pass  # what cannot be finished is left for the user to see, and the staging removed
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _apply(out_dir: Path, staging: Path) -> None:
+    """Move the committed files into place, delete what the journal removes, drop the staging."""
+    journal = json.loads((staging / JOURNAL).read_text())
+    for name in journal["files"]:
+        source = staging / "files" / name
+        if source.is_file():  # a file moved already by an interrupted apply is not there any more
+            rel = _relative(name)
+            _make_parents(out_dir, rel)
+            os.replace(source, out_dir / rel)
+    for name in journal["remove"]:
+        path = out_dir / _relative(name)
+        if _inside(out_dir, path.parent) and path.is_file() and not path.is_symlink():
+            path.unlink()
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _alive(staging_name: str) -> bool:
+    """Whether the process that made this staging folder still runs."""
+    try:
+        pid = int(staging_name[len(STAGING):].split("-")[0])
+        os.kill(pid, 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return pid != os.getpid()  # our own process cleans up its staging before it returns
+
+
+def _relative(name) -> PurePosixPath:
+    """'students/01-ada.pdf' -> a path inside the folder; refuses absolute paths and '..'."""
+    rel = PurePosixPath(str(name))
+    if rel.is_absolute() or not rel.parts or any(part in ("", ".", "..") for part in rel.parts):
+        raise OutputError(f"refusing to write {quoted(name)}: not a plain file name inside the folder")
+    return rel
+
+
+def _inside(out_dir: Path, folder: Path) -> bool:
+    """Whether `folder` (inside out_dir by name) is reached without passing through a link."""
+    here = Path(out_dir)
+    for part in Path(folder).relative_to(out_dir).parts:
+        here = here / part
+        if here.is_symlink() or (here.exists() and not here.is_dir()):
+            return False
+    return True
+
+
+def _make_parents(out_dir: Path, rel: PurePosixPath) -> None:
+    here = Path(out_dir)
+    for part in rel.parts[:-1]:
+        here = here / part
+        if here.is_symlink():
+            raise OutputError(f"{quoted(here)} is a link: moe-workbook writes only inside {quoted(out_dir)}, "
+                              "never through a link")
+        here.mkdir(exist_ok=True)
+
+
+def _check_target(out_dir: Path, rel: PurePosixPath) -> None:
+    """A file may replace a regular file only: never a link, a folder, a device."""
+    path = Path(out_dir) / rel
+    if not _inside(out_dir, path.parent):
+        raise OutputError(f"cannot write {quoted(rel)} into {quoted(out_dir)}: {quoted(rel.parent)} is a link "
+                          "or a file, and moe-workbook writes only inside the output folder, never through a link")
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        what = "a link" if stat.S_ISLNK(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode) else "not a file"
+        raise OutputError(f"{quoted(path)} is {what}: moe-workbook replaces only files; move it away")
+
+
+def write_file(path: Path, data: bytes) -> Path:
+    """One file a user named: replaced whole (through a temporary file beside it); a device or a
+    FIFO is written through, never renamed over; a folder or a socket is refused."""
+    path = Path(path)
+    try:
+        st = os.stat(path)  # follows a link: a link to a file replaces that file
+    except FileNotFoundError:
+        st = None
+    except OSError as err:
+        raise OutputError(f"cannot write {quoted(path)}: {err.strerror or err}") from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) or stat.S_ISFIFO(st.st_mode):
+            return _write_through(path, data)
+        raise OutputError(f"{quoted(path)} is {'a folder' if stat.S_ISDIR(st.st_mode) else 'not a file'}: "
+                          "give a file name")
+    target = path.resolve() if path.is_symlink() else path
+    written = write_all(target.parent, [(target.name, data)])
+    return written[0]
+
+
+def _write_through(path: Path, data: bytes) -> Path:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # a FIFO nobody reads: refused, not a hang
+    except OSError as err:
+        why = "nothing reads from it" if err.errno == errno.ENXIO else err.strerror or err
+        raise OutputError(f"cannot write {quoted(path)}: {why}") from None
+    try:
+        os.set_blocking(fd, True)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as err:
+        raise OutputError(f"cannot write {quoted(path)}: {err.strerror or err}") from None
+    finally:
+        os.close(fd)
+    return path
+
+
+# --- the record of what a run wrote, for --force ---------------------------------------------
+
+def _record_bytes(files) -> bytes:
+    entries = {str(_relative(name)): {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+               for name, data in files}
+    return (json.dumps({"written-by": "moe-workbook", "files": entries}, indent=1, sort_keys=True) + "\n").encode()
+
+
+def recorded(out_dir: Path) -> dict:
+    """The record of the files an earlier run wrote into out_dir: {name: {size, sha256}}; {} if none."""
+    path = Path(out_dir) / RECORD
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > _MAX_RECORD:
+            return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+        files = data.get("files", {}) if data.get("written-by") == "moe-workbook" else {}
+        return {name: v for name, v in files.items() if isinstance(v, dict) and _safe_name(name)}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _safe_name(name) -> bool:
+    try:
+        _relative(name)
+        return isinstance(name, str)
+    except OutputError:
+        return False
+
+
+def _unchanged(out_dir: Path, name: str, entry: dict) -> bool:
+    """The file is still as the record says we wrote it (a regular file, reached without links)."""
+    path = Path(out_dir) / name
+    if not _inside(out_dir, path.parent) or path.is_symlink() or not path.is_file():
+        return False
+    try:
+        if path.stat().st_size != entry.get("size"):
+            return False
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest() == entry.get("sha256")
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """What writing a new set over an earlier run's means: files replaced, files removed (the
+    earlier run's that the new one does not write), and the earlier run's files kept because
+    they changed since."""
+
+    replaced: tuple[str, ...]
+    removed: tuple[str, ...]
+    kept: tuple[str, ...]
+
+
+def _ours(out_dir: Path) -> list[str]:
+    """Every file and link below out_dir (relative names), without following links, leaving out our
+    own staging folders and record."""
+    found = []
+    for root, dirs, names in os.walk(out_dir):
+        rel_root = Path(root).relative_to(out_dir)
+        dirs[:] = [d for d in dirs if not (rel_root == Path(".") and d.startswith(STAGING))]
+        for d in dirs:
+            if os.path.islink(os.path.join(root, d)):
+                found.append(str(PurePosixPath(rel_root / d)))
+        found += [str(PurePosixPath(rel_root / n)) for n in names if not (rel_root == Path(".") and n == RECORD)]
+    return sorted(found)
+
+
+def replacing(out_dir: Path, new_names: list[str], force: bool) -> Replacement:
+    """Check that a new set may go into out_dir. Without `force` the folder must hold nothing;
+    with it, every file in the way must be one an earlier run recorded and nobody changed since.
+    OutputError naming the first file in the way otherwise."""
+    out_dir = Path(out_dir)
+    present = _ours(out_dir) if out_dir.is_dir() else []
+    if not present:
+        return Replacement((), (), ())
+    if not force:
+        raise OutputError(f"folder {quoted(out_dir)} already has files: use --force to replace "
+                          "what an earlier run wrote there")
+    record = recorded(out_dir)
+    unchanged = {name for name, entry in record.items() if _unchanged(out_dir, name, entry)}
+    new = {str(_relative(n)) for n in new_names}
+    for name in present:
+        if name in new and name not in unchanged:
+            why = "changed since moe-workbook wrote it" if name in record else "not written by moe-workbook"
+            raise OutputError(f"{quoted(name)} in {quoted(out_dir)} is {why}: move it away, or choose "
+                              "another folder (--force replaces only an earlier run's own files)")
+    replaced = tuple(n for n in present if n in new)
+    removed = tuple(n for n in sorted(unchanged) if n not in new)
+    kept = tuple(n for n in sorted(record) if n not in new and n not in unchanged and n in present)
+    return Replacement(replaced, removed, kept)
 
 
 def _umask() -> int:
