@@ -6,7 +6,7 @@ character, grouped by four: 'K3F2-9QX7-M'. Case, spaces and dashes are forgiven;
 I, L as 1. Leaves out: what the variant contains (generate.py).
 """
 
-from workbook.errors import CodeError, SpecError
+from workbook.errors import CodeError, SpecError, quoted
 from workbook.spec import EDITIONS, KINDS, Spec, make_spec
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -104,21 +104,21 @@ def decode(code: str) -> Spec:
     body = normalize(code)
     if len(body) < 3 or any(ch not in _VALUE for ch in body):
         bad = next((ch for ch in body if ch not in _VALUE), None)
-        why = f"it contains {bad!r}" if bad else "it is too short"
-        raise CodeError(f"malformed variant code {code!r}: {why}")
+        why = f"it contains {quoted(bad)}" if bad else "it is too short"
+        raise CodeError(f"malformed variant code {quoted(code)}: {why}")
     digits = [_VALUE[ch] for ch in body]
     if _luhn_sum(digits, True) % 32:
-        raise CodeError(f"variant code {code!r} fails its check character: a character is mistyped")
+        raise CodeError(f"variant code {quoted(code)} fails its check character: a character is mistyped")
     n = 0
     for d in digits[:-1]:
         n = n * 32 + d
     n, edition = divmod(n, _VERSIONS)
     if edition not in EDITIONS:
-        raise CodeError(f"variant code {code!r} is from edition {edition}; "
+        raise CodeError(f"variant code {quoted(code)} is from edition {edition}; "
                         f"this moe-workbook reads editions {EDITIONS[0]} to {EDITIONS[-1]}")
     n, slot = divmod(n, _KIND_RADIX)
     if slot >= len(_SLOTS):
-        raise CodeError(f"variant code {code!r} names an exercise this version does not know")
+        raise CodeError(f"variant code {quoted(code)} names an exercise this version does not know")
     kind = _SLOTS[slot][0]
     params = {}
     for p in _encoded(slot):
@@ -127,4 +127,4 @@ def decode(code: str) -> Spec:
     try:
         return make_spec(kind, params, n, edition)
     except SpecError as err:
-        raise CodeError(f"variant code {code!r} does not hold a valid variant: {err}") from None
+        raise CodeError(f"variant code {quoted(code)} does not hold a valid variant: {err}") from None

@@ -16,8 +16,9 @@ class CodeError(WorkbookError):
     """A variant code that is malformed, mistyped or from an unknown generator version."""
 
 
-class GenerationError(WorkbookError):
-    """No hand-friendly problem could be built with these parameters."""
+class GenerationError(SpecError):
+    """No hand-friendly problem could be built with these parameters: bad input, like any other
+    impossible combination of parameters."""
 
 
 class CheckError(WorkbookError):

@@ -7,7 +7,7 @@ write.py touches the file system. Leaves out: file names' stems and writing.
 from dataclasses import dataclass
 from typing import Callable
 
-from workbook.errors import SpecError
+from workbook.errors import SpecError, quoted
 from workbook.render_html import printable, render_html
 from workbook.render_json import render_json
 from workbook.sheet import Sheet
@@ -51,7 +51,7 @@ def parse_formats(text: str) -> tuple[str, ...]:
         raise SpecError("no output format given: choose from " + ", ".join(FORMATS))
     for name in names:
         if name not in FORMATS:
-            raise SpecError(f"unknown format {name!r}: choose from {', '.join(FORMATS)}")
+            raise SpecError(f"unknown format {quoted(name)}: choose from {', '.join(FORMATS)}")
     return names
 
 

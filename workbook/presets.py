@@ -9,7 +9,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Mapping
 
-from workbook.errors import SpecError
+from workbook.errors import SpecError, quoted
 from workbook.resources import resource_dir
 from workbook.spec import Spec, make_spec
 
@@ -45,4 +45,15 @@ def preset(name: str) -> Preset:
     for p in presets():
         if p.name == name:
             return p
-    raise SpecError(f"unknown preset {name!r}: choose one of {', '.join(p.name for p in presets())}")
+    raise SpecError(unknown_preset(name))
+
+
+def unknown_preset(name: str, or_else: str = "") -> str:
+    """'unknown preset 'token-choice' (did you mean token-choice-5x6?): ...': the closest names,
+    and where to find the rest, in a line short enough to read."""
+    import difflib
+
+    names = [p.name for p in presets()]
+    close = difflib.get_close_matches(str(name)[:100], names, n=3, cutoff=0.5)
+    hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+    return f"unknown preset {quoted(name)}{hint}: `moe-workbook list` shows them all{or_else}"

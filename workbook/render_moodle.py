@@ -34,6 +34,12 @@ def cell_value(cell) -> tuple[float, float] | None:
     return float(value), max(0.01 * abs(float(value)), 10.0 ** -places)
 
 
+def _text(text: str) -> str:
+    """Text for the question's HTML, escaped for HTML and for the cloze syntax: braces become
+    character references, so a title such as '{1:SHORTANSWER:=a}' is shown, never a live field."""
+    return html.escape(str(text)).replace("{", "&#123;").replace("}", "&#125;")
+
+
 def _field(value: float, tolerance: float) -> str:
     return f"{{1:NUMERICAL:={value:.12g}:{tolerance:.6g}}}"
 
@@ -41,38 +47,38 @@ def _field(value: float, tolerance: float) -> str:
 def _grid(grid: Grid) -> str:
     rows = []
     if grid.col_labels:
-        rows.append("<tr><th></th>" + "".join(f"<th>{html.escape(c)}</th>" for c in grid.col_labels) + "</tr>")
+        rows.append("<tr><th></th>" + "".join(f"<th>{_text(c)}</th>" for c in grid.col_labels) + "</tr>")
     for i, line in enumerate(grid.cells):
         label = grid.row_labels[i] if i < len(grid.row_labels) else ""
         cells = []
         for cell in line:
             if not cell.blank:
-                cells.append(f"<td>{html.escape(cell.given)}</td>")
+                cells.append(f"<td>{_text(cell.given)}</td>")
                 continue
             answer = cell_value(cell)
             # a box that stays empty gets a field too (answer "-"): no field count gives the key away
             cells.append(f"<td>{_field(*answer)}</td>" if answer else "<td>{1:SHORTANSWER:=-}</td>")
-        rows.append(f"<tr><th>{html.escape(label)}</th>" + "".join(cells) + "</tr>")
+        rows.append(f"<tr><th>{_text(label)}</th>" + "".join(cells) + "</tr>")
     return (f"<table border=\"1\" style=\"border-collapse: collapse; margin: 4px 0\"><caption>"
-            f"{html.escape(grid.name)}</caption>{''.join(rows)}</table>")
+            f"{_text(grid.name)}</caption>{''.join(rows)}</table>")
 
 
 def question_html(sheet) -> str:
-    parts = [f"<p><b>{html.escape(sheet.title)}</b> (variant {sheet.code})</p>",
+    parts = [f"<p><b>{_text(sheet.title)}</b> (variant {sheet.code})</p>",
              "<p>Type - in a box that stays empty.</p>", "<ul>"]
-    parts += [f"<li>{html.escape(line)}</li>" for line in sheet.conventions] + ["</ul>"]
+    parts += [f"<li>{_text(line)}</li>" for line in sheet.conventions] + ["</ul>"]
     for section in sheet.sections:
-        parts.append(f"<h4>Step {section.number} · {html.escape(section.title)}</h4>"
-                     f"<p>{html.escape(section.instruction)}</p>")
+        parts.append(f"<h4>Step {section.number} · {_text(section.title)}</h4>"
+                     f"<p>{_text(section.instruction)}</p>")
         for board in section.boards:
             if board.caption:
-                parts.append(f"<p><i>{html.escape(board.caption)}</i></p>")
+                parts.append(f"<p><i>{_text(board.caption)}</i></p>")
             for row in board.panels:
                 for panel in row:
                     if isinstance(panel, Grid):
                         parts.append(_grid(panel))
                     elif isinstance(panel, Figure):
-                        parts.append(f"<p><i>{html.escape(panel.name)}: draw it on the printed sheet.</i></p>")
+                        parts.append(f"<p><i>{_text(panel.name)}: draw it on the printed sheet.</i></p>")
     return "\n".join(parts)
 
 

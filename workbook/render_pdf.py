@@ -105,7 +105,8 @@ def lay_out(printable, wanted=SIDES) -> LaidOut:
             sides[side] = tuple((len(drawn) + i, None) for i in range(len(doc.pages)))
             drawn += doc.pages
         first = next(iter(docs.values()))
-        return LaidOut(first, tuple(drawn), sides, {side: doc.metadata.title for side, doc in docs.items()},
+        titles = dict(zip(SIDES, printable.titles))  # a school's template without a <title> keeps ours
+        return LaidOut(first, tuple(drawn), sides, {side: doc.metadata.title or titles[side] for side, doc in docs.items()},
                        {side: _marks(doc) for side, doc in docs.items()}, ", ".join(first.metadata.keywords or ()))
     pair = documents(list(printable.htmls))[0]
     drawn, sides = [], {side: [] for side in wanted}

@@ -27,7 +27,7 @@ from pathlib import Path
 from workbook.errors import QUOTE_LIMIT, SpecError, quoted
 
 MAX_NAME = 200
-MAX_STUDENTS = 10_000
+MAX_STUDENTS = 100_000  # a class set as large as --variants allows
 MAX_BYTES = 32 * 1024 * 1024
 _SAVE_AS = 'open it in the spreadsheet and save it as "CSV UTF-8" (an .xlsx workbook must be saved as CSV)'
 _BOMS = ((codecs.BOM_UTF32_LE, "UTF-32-LE"), (codecs.BOM_UTF32_BE, "UTF-32-BE"),  # before UTF-16: FF FE 00 00

@@ -10,7 +10,7 @@ from fractions import Fraction
 from types import MappingProxyType
 from typing import Mapping
 
-from workbook.errors import SpecError
+from workbook.errors import SpecError, quoted
 
 # A code's edition: the problems' generator and the sheets' layout it was printed with. Edition 1:
 # grids as tables; edition 2: the same problems on drawn boards (layout revision 3, a class set
@@ -64,14 +64,14 @@ class Param:
             value = str(float(value))  # capacity_factor = 1.25 in a preset, same as "1.25"
         if self.choices:
             if value not in self.choices:
-                raise SpecError(f"unknown {label} {value!r}: choose one of {', '.join(self.choices)}")
+                raise SpecError(f"unknown {label} {quoted(value)}: choose one of {', '.join(self.choices)}")
             return value
         if isinstance(self.default, bool):
             if not isinstance(value, bool):
-                raise SpecError(f"{label} must be true or false, not {value!r}")
+                raise SpecError(f"{label} must be true or false, not {quoted(value)}")
             return value
         if isinstance(value, bool) or not isinstance(value, int):
-            raise SpecError(f"{label} must be a whole number, not {value!r}")
+            raise SpecError(f"{label} must be a whole number, not {quoted(value)}")
         if value < 1:
             raise SpecError(f"{label} must be positive, not {value}")
         if value < self.low:
@@ -209,7 +209,7 @@ def make_spec(kind: str, params: Mapping | None = None, seed: int = 0, edition: 
     make_spec("token-choice", {"experts": 4}) -> Spec(kind="token-choice", params={..., experts: 4}).
     """
     if kind not in KINDS:
-        raise SpecError(f"unknown exercise {kind!r}: choose one of {', '.join(KINDS)}")
+        raise SpecError(f"unknown exercise {quoted(kind)}: choose one of {', '.join(KINDS)}")
     params = dict(params or {})
     schema = {p.name: p for p in KINDS[kind]}
     unknown = sorted(set(params) - set(schema))
@@ -217,10 +217,10 @@ def make_spec(kind: str, params: Mapping | None = None, seed: int = 0, edition: 
         raise SpecError(f"{kind} has no parameter {unknown[0].replace('_', '-')}")
     values = {name: p.check(params.get(name, p.default)) for name, p in schema.items()}
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise SpecError(f"seed must be a whole number from 0 to {MAX_SEED}, not {seed!r}")
+        raise SpecError(f"seed must be a whole number from 0 to {MAX_SEED}, not {quoted(seed)}")
     _check_combination(kind, values)
     if edition not in EDITIONS:
-        raise SpecError(f"edition must be one of {', '.join(map(str, EDITIONS))}, not {edition!r}")
+        raise SpecError(f"edition must be one of {', '.join(map(str, EDITIONS))}, not {quoted(edition)}")
     return Spec(kind, MappingProxyType(values), seed, edition)
 
 
@@ -269,18 +269,18 @@ def parse_param(kind: str, assignment: str) -> tuple[str, object]:
     schema = {p.name: p for p in KINDS.get(kind, ())}
     if not sep or name not in schema:
         known = ", ".join(n.replace("_", "-") for n in schema)
-        raise SpecError(f"--set wants NAME=VALUE with a parameter of {kind} ({known}), not {assignment!r}")
+        raise SpecError(f"--set wants NAME=VALUE with a parameter of {kind} ({known}), not {quoted(assignment)}")
     p, text = schema[name], text.strip()
     if p.choices:
         return name, text
     if isinstance(p.default, bool):
         if text.lower() not in ("true", "false", "yes", "no", "1", "0"):
-            raise SpecError(f"{name.replace('_', '-')} must be true or false, not {text!r}")
+            raise SpecError(f"{name.replace('_', '-')} must be true or false, not {quoted(text)}")
         return name, text.lower() in ("true", "yes", "1")
     try:
         return name, int(text)
     except ValueError:
-        raise SpecError(f"{name.replace('_', '-')} must be a whole number, not {text!r}") from None
+        raise SpecError(f"{name.replace('_', '-')} must be a whole number, not {quoted(text)}") from None
 
 
 def fair_share(spec: Spec):
