@@ -8,6 +8,7 @@ out: what the workers do.
 """
 
 import ctypes
+import multiprocessing
 import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
@@ -34,10 +35,12 @@ def worker_pool(workers: int):
     try:
         yield pool
     except BaseException:
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
+        # every child multiprocessing started, also one forked while the interrupt came (not yet
+        # in the pool's own table): a worker left waiting for work would hang this process's exit
+        processes = set(multiprocessing.active_children()) | set((getattr(pool, "_processes", None) or {}).values())
         for process in processes:
             process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             process.join(timeout=5)
         raise

@@ -17,8 +17,11 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import stat
 import tempfile
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -68,15 +71,32 @@ def write_all(out_dir: Path, files: list[tuple[str, bytes]], remove: tuple[str, 
             _make_parents(out_dir, name)
         journal = staging / (JOURNAL + ".part")
         journal.write_text(json.dumps({"files": [str(n) for n in names], "remove": list(remove)}))
-        os.replace(journal, staging / JOURNAL)  # the commit: from here on the new set stands
-        committed = True
-        _apply(out_dir, staging)
+        with _signals_held():  # Ctrl-C or SIGTERM waits for the set to be in place
+            os.replace(journal, staging / JOURNAL)  # the commit: from here on the new set stands
+            committed = True
+            _apply(out_dir, staging)
     except OSError as err:
         raise OutputError(f"cannot write into {quoted(out_dir)}: {err.strerror or err}") from None
     finally:
         if not committed:
             shutil.rmtree(staging, ignore_errors=True)
     return [out_dir / name for name in names if str(name) != RECORD]
+
+
+@contextmanager
+def _signals_held():
+    """Hold Ctrl-C and SIGTERM back (in the main thread) while a committed set moves into place:
+    they arrive after it, so only a kill -9 or a power cut can stop it half-way, and the next run
+    finishes that."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def recover(out_dir: Path) -> None:
