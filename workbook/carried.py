@@ -107,8 +107,12 @@ def _recompute(sol, step_id, learner):
 
 def carried(sol, sheet, step_id: str, learner: dict, abs_tol=ABS_TOL, rel_tol=REL_TOL) -> str:
     """'powers: follows from your step 1 ...' when the learner's wrong step is right given their own
-    wrong earlier step, else ''. `learner` maps cell refs to parsed values."""
-    found = _recompute(sol, step_id, learner)
+    wrong earlier step, else ''. `learner` maps cell refs to parsed values. A step that cannot be
+    recomputed from what the learner wrote (a zero to divide by, a value too large) is not followed."""
+    try:
+        found = _recompute(sol, step_id, learner)
+    except (ArithmeticError, ValueError, TypeError, IndexError, KeyError):
+        return ""
     if not found:
         return ""
     sources, values = found

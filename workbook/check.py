@@ -6,20 +6,34 @@ marks each cell right or wrong: an exact fraction equal to the key, or a number 
 `rel_tol` of it (0.01 and 1% by default). For a wrong step it says why when it can: "follows from
 your step N" when the step is right given the learner's own earlier (wrong) numbers, a carried
 error rather than a new one; else the common mistake (mistakes.py) whose numbers it matches.
-Leaves out: files and the command line (cli.py), and the browser (render_interactive.py).
+read_answer_file and read_answers refuse, in one line, a file too large, not UTF-8, not TOML or
+for another variant, before anything is computed from it.
+Leaves out: the command line (cli.py), and the browser (render_interactive.py).
 """
 
 import dataclasses
+import os
+import re
+import stat
 import tomllib
 from dataclasses import dataclass
 
 from workbook.carried import carried
-from workbook.errors import SpecError
+from workbook.code import decode, encode, looks_like_code
+from workbook.errors import CodeError, SpecError, quoted
 from workbook.layout import Grid, cells, step_id_of
 from workbook.mistakes import made
 from workbook.sheet import build_sheet
-from workbook.values import ABS_TOL, REL_TOL, expected, is_right, is_whole_answer, parse_value
+from workbook.values import (ABS_TOL, REL_TOL, AmbiguousValue, expected, is_right, is_whole_answer,
+                             parse_value)
 
+# The largest sheet (switch: 10 tokens, 8 experts, FFNs and jitter) has 612 boxes: its file with
+# every box filled to the 64 characters a box is read up to is under 64 KiB. Four times that
+# leaves room for any notes, and tomllib reads it in well under a second whatever it holds.
+MAX_FILE_BYTES = 256 * 1024
+# tomllib's time grows with the square of a dotted key's length (a key of 50,000 parts takes
+# half a minute); an answer file's keys are plain names (step3), so a longer chain is refused unread.
+MAX_KEY_PARTS = 8
 
 
 class AnswersError(SpecError):
@@ -71,14 +85,105 @@ def answers_template(sheet) -> str:
     return "\n".join(lines)
 
 
+def read_answer_file(path) -> str:
+    """The text of an answer file, refused in one line when it is not a regular file, is larger
+    than MAX_FILE_BYTES (by its size, and never reading more than one byte past it) or is not
+    UTF-8 (a byte-order mark is allowed). Opened without blocking, so a named pipe cannot hang it."""
+    shown = quoted(os.fspath(path))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        with open(os.open(path, flags), "rb") as file:
+            mode = os.fstat(file.fileno()).st_mode
+            if not stat.S_ISREG(mode):
+                what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+                raise AnswersError(f"cannot read answer file {shown}: it is {what}")
+            size = os.fstat(file.fileno()).st_size
+            if size > MAX_FILE_BYTES:
+                raise AnswersError(_too_large(shown, f"{size:,} bytes"))
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise AnswersError(f"cannot read answer file {shown}: {err.strerror or err}") from None
+    if len(data) > MAX_FILE_BYTES:  # it grew since
+        raise AnswersError(_too_large(shown, f"over {MAX_FILE_BYTES // 1024} KiB"))
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise AnswersError(f"answer file {shown} is not UTF-8 text (byte {err.start + 1} is "
+                           f"{data[err.start]:#04x}): save it as UTF-8") from None
+
+
+def _too_large(shown: str, size: str) -> str:
+    return (f"answer file {shown} is {size}; an answer file is at most {MAX_FILE_BYTES // 1024} KiB "
+            "(the largest sheet's, every box filled, is under 64 KiB): is it the right file?")
+
+
+# TOML read one token at a time, each character once: a multi-line string, a comment, a chain of
+# key parts (bare or quoted, joined by dots; a float like 1.5 is two parts), or anything else.
+_PART = r"""(?:[A-Za-z0-9_-]+|"(?:[^"\\\n]|\\.)*"?|'[^'\n]*'?)"""
+_TOKENS = re.compile(r""""{3}[\s\S]*?"{3}|'{3}[\s\S]*?'{3}|#[^\n]*|"""
+                     rf"""(?P<chain>{_PART}(?:[ \t]*\.[ \t]*{_PART})*)|[^A-Za-z0-9_"'#-]+|.""")
+_PARTS = re.compile(_PART)
+
+
+def _long_key(text: str):
+    """The first chain of more than MAX_KEY_PARTS dotted key parts outside strings and comments."""
+    for match in _TOKENS.finditer(text):
+        chain = match.group("chain")
+        if chain and chain.count(".") >= MAX_KEY_PARTS and len(_PARTS.findall(chain)) > MAX_KEY_PARTS:
+            return chain
+    return None
+
+
 def read_answers(text: str, code: str) -> dict:
+    """The answer file's tables, refused in one line when tomllib cannot read them (invalid TOML,
+    nesting too deep, a number too long, a dotted key too long to read in reasonable time) or
+    when the file's `code` is another variant's (read as the command line reads one: '10jp 82m')."""
+    long_key = _long_key(text)
+    if long_key is not None:
+        raise AnswersError(f"the answer file has a dotted key of {len(_PARTS.findall(long_key))} parts "
+                           f"({quoted(long_key)}); its keys are plain names like step1")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise AnswersError(f"the answer file is not valid TOML: {err}") from None
-    if data.get("code") and str(data["code"]).replace("-", "").upper() != code.replace("-", "").upper():
-        raise AnswersError(f"the answer file is for variant {data['code']}, not {code}")
+        raise AnswersError(f"the answer file is not valid TOML: {_one_line(str(err))}") from None
+    except RecursionError:
+        raise AnswersError("the answer file is not valid TOML here: its arrays or tables nest too deeply") from None
+    except ValueError as err:  # a whole number over Python's 4300 digits
+        raise AnswersError("the answer file is not valid TOML here: it holds a number too long to read "
+                           f"({_one_line(str(err), 60)})") from None
+    given = data.get("code")
+    if given is None or (isinstance(given, str) and not given.strip()):
+        return data
+    if not isinstance(given, str):
+        raise AnswersError(f"the answer file's code must be the variant code in quotes, like code = \"{code}\"; "
+                           f"it has {quoted(given)}")
+    mine = _variant_of(given)
+    if mine is None:
+        raise AnswersError(f"the answer file's code {quoted(given)} is not a variant code (this sheet's is {code})")
+    if mine != _variant_of(code):
+        written = "" if given.strip() == mine else f" (its code reads {quoted(given)})"
+        raise AnswersError(f"the answer file is for variant {mine}{written}, not {code}")
     return data
+
+
+def _variant_of(text: str):
+    """The code of the variant a typed code stands for, forgiven as on the command line
+    ('10jp 82m', '1OJP-82M' -> '10JP-82M'), or None when it is not a valid code."""
+    if not looks_like_code(text):
+        return None
+    try:
+        return encode(decode(text))
+    except (CodeError, SpecError):
+        return None
+
+
+def _one_line(message: str, limit: int = 120) -> str:
+    """tomllib's message on one line, cut to `limit` characters (it can repeat a key of the file),
+    keeping its '(at line 3, column 7)'."""
+    message = " ".join(message.split())
+    where = re.search(r" ?\(at [^()]*\)\Z", message)
+    body, tail = (message[:where.start()], where.group()) if where else (message, "")
+    return (body if len(body) <= limit else body[:limit] + "…") + tail
 
 
 @dataclass(frozen=True)
@@ -124,18 +229,22 @@ def grade(sol, sheet, answers: dict, abs_tol=ABS_TOL, rel_tol=REL_TOL) -> Report
         for i, row in enumerate(g.rows):
             given_row = rows[i] if i < len(rows) else []
             for j, cell in enumerate(row):
-                given = parse_value(given_row[j]) if j < len(given_row) else None
+                try:
+                    given = parse_value(given_row[j]) if j < len(given_row) else None
+                except AmbiguousValue as err:
+                    raise AnswersError(f"{g.key} row {i + 1}, box {j + 1}: {err}") from None
                 want = expected(cell)
                 if want is None and given is None:
                     continue  # a box that stays empty on the key, left empty: nothing to mark
                 results.append(CellResult(g.key, i + 1, j + 1, cell.ref, given, want,
                                           is_right(given, want, abs_tol, rel_tol, is_whole_answer(cell))))
     learner = {c.ref: c.given for c in results}
+    mistakes = []  # made(sol): the same for every step, worked out once, when a step first needs it
     steps = []
     for number, title in dict.fromkeys((g.number, g.title) for g in groups(sheet)):
         mine = [c for c in results if c.key.split("_")[0] == f"step{number}"]
         wrong_ids = list(dict.fromkeys(step_id_of(c.ref) for c in mine if not c.right))
-        reasons = tuple(r for sid in wrong_ids for r in [_reason(sol, sheet, sid, learner, abs_tol, rel_tol)] if r)
+        reasons = tuple(r for sid in wrong_ids for r in [_reason(sol, sheet, sid, learner, abs_tol, rel_tol, mistakes)] if r)
         steps.append(StepResult(number, title, sum(c.right for c in mine), len(mine), reasons))
     return Report(tuple(results), tuple(steps))
 
@@ -147,7 +256,7 @@ def _check_shape(sheet, answers: dict) -> None:
         if key == "code":
             continue
         if key not in known:
-            raise AnswersError(f"the answer file has {key!r}, which is not on this sheet "
+            raise AnswersError(f"the answer file has {quoted(key)}, which is not on this sheet "
                                f"(its keys: {', '.join(known)})")
         g = known[key]
         if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
@@ -160,15 +269,17 @@ def _check_shape(sheet, answers: dict) -> None:
                                    'there (write "" for a box you leave empty)')
             bad = next((v for v in row if isinstance(v, (list, dict))), None)
             if bad is not None:
-                raise AnswersError(f"{key} row {i} holds {bad!r}; write one number or fraction per box")
+                raise AnswersError(f"{key} row {i} holds {quoted(bad)}; write one number or fraction per box")
 
 
-def _reason(sol, sheet, step_id, learner, abs_tol, rel_tol) -> str:
+def _reason(sol, sheet, step_id, learner, abs_tol, rel_tol, mistakes: list) -> str:
     follows = carried(sol, sheet, step_id, learner, abs_tol, rel_tol)
     if follows:
         return follows
+    if not mistakes:
+        mistakes.append(made(sol))
     order = [s.id for s in sol.steps]
-    matches = [(name, changed) for name, changed in made(sol)
+    matches = [(name, changed) for name, changed in mistakes[0]
                if step_id in changed and _written(sol, changed, step_id, learner, abs_tol, rel_tol)]
     # two mistakes can come within tolerance of each other: the one whose earlier steps are the
     # learner's too is the likelier (a z-loss not squared, not a log-sum-exp the learner got right)

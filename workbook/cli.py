@@ -357,16 +357,13 @@ def check(code, answer_file, abs_tol, rel_tol, show_key):
 
     Exit status 0 only when every cell is right. Example: moe-workbook check 10JP-81P my-answers.toml
     """
-    from workbook.check import grade, read_answers
+    from workbook.check import grade, read_answer_file, read_answers
 
     spec = _library(decode, code)
-    try:
-        text = answer_file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as err:
-        raise BadInput(f"cannot read answer file {str(answer_file)!r}: {getattr(err, 'strerror', None) or err}") from None
+    text = _library(read_answer_file, answer_file)
     sol = _library(solve, spec)
     sheet = build_sheet(sol)
-    report = grade(sol, sheet, _library(read_answers, text, sol.code), abs_tol, rel_tol)
+    report = _library(grade, sol, sheet, _library(read_answers, text, sol.code), abs_tol, rel_tol)
     for step in report.steps:
         mark = "ok" if step.right == step.total else "  "
         click.echo(f"{mark} Step {step.number} · {step.title}: {step.right}/{step.total} right")
@@ -386,13 +383,24 @@ def check(code, answer_file, abs_tol, rel_tol, show_key):
     sys.exit(0 if report.all_right else 1)
 
 
-def _shown(value) -> str:
-    """Fraction(27, 37) -> '27/37 (0.73)'; 2.5 -> '2.5'; None -> 'an empty box'."""
+def _shown(value, limit: int = 80) -> str:
+    """Fraction(27, 37) -> '27/37 (0.73)'; 2.5 -> '2.5'; None -> 'an empty box'; 'abc' -> "'abc'".
+    At most about `limit` characters: a longer value is cut, a fraction too long to write out
+    (str() of a whole number over 4300 digits raises) is shown by its size."""
     if value is None:
         return "an empty box"
+    if isinstance(value, float):
+        return f"{value:.4g}"
     if isinstance(value, Fraction):
-        return str(value) if value.denominator == 1 else f"{value} ({float(value):.2f})"
-    return f"{value:.4g}" if isinstance(value, float) else repr(value)
+        if max(abs(value.numerator), value.denominator).bit_length() > 4 * limit:
+            try:
+                return f"about {float(value):.4g}"
+            except OverflowError:
+                return f"a number of about {int(abs(value.numerator).bit_length() * 0.30103)} digits"
+        text = str(value) if value.denominator == 1 else f"{value} ({float(value):.2f})"
+        return text if len(text) <= limit else text[:limit] + "…"
+    from workbook.errors import quoted
+    return quoted(value if isinstance(value, str) else f"a {type(value).__name__}", limit)
 
 
 def _folder_name(name: str) -> str:

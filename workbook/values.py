@@ -2,32 +2,87 @@
 
 An exact fraction equal to the key is right; so is a number within `abs_tol` or `rel_tol` of it
 (0.01 and 1% by default), except where the key is a whole number (a count, an index, an integer
-product): that must be exact. Shared by the terminal checker and the carried-error rules; the
-interactive page's script applies the same rule. Leaves out: which boxes there are (check.py).
+product): that must be exact. A box holding more than anyone writes by hand (over 64 characters,
+an exponent beyond ±30, a magnitude over 10^30, a fraction with a part over 10^30, NaN or
+infinity) is not computed at all: it is wrong; '24,576' (a thousands separator or a decimal comma?)
+is refused. Shared by the terminal checker and the carried-error rules; the interactive page's
+script applies the same tolerance, but reads '24,576' as 24.576 and has no length or exponent
+limit (templates/interactive.html). Leaves out: which boxes there are (check.py).
 """
 
 import math
+import re
 from fractions import Fraction
 
+from workbook.errors import SpecError, quoted
+
 ABS_TOL, REL_TOL = 0.01, 0.01
+MAX_TEXT = 64        # characters in one box: far more than any hand-written number
+MAX_EXPONENT = 30    # 1e30: far beyond any value of a sheet, and cheap to compute exactly
+MAX_MAGNITUDE = 10 ** MAX_EXPONENT
+
+_EXPONENT = re.compile(r"[eE]([-+]?\d[\d_]*)\Z")
+# a comma that may be a thousands separator: after 1 to 3 digits (not a lone 0), before exactly 3
+_THOUSANDS = re.compile(r"(?<![\d.])[1-9]\d{0,2},\d{3}(?!\d)")
+_COMMA_NUMBER = re.compile(r"[-+]?[0-9,]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")  # a number, if its commas are read
+
+
+class AmbiguousValue(SpecError):
+    """A box whose text reads two ways ('24,576': 24576 or 24.576); the message says how to write it."""
 
 
 def parse_value(value):
-    """3 -> Fraction(3); '27/37' -> Fraction(27, 37); '−0.5' -> Fraction(-1, 2); 0.73 -> 0.73;
-    '' -> None; 'abc' -> 'abc' (not a number: marked wrong)."""
+    """3 -> Fraction(3); '27/37' -> Fraction(27, 37); '−0.5' -> Fraction(-1, 2); '0,73' -> Fraction(73, 100);
+    0.73 -> 0.73; '' -> None; 'abc' -> 'abc' (not a number: marked wrong); '1e400', 'nan' and 10**50
+    -> a string too (wrong, never computed); '24,576' and '1,234,567' raise AmbiguousValue."""
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, int):
-        return Fraction(value)
+        return Fraction(value) if abs(value) <= MAX_MAGNITUDE else _whole_marker(value)
     if isinstance(value, float):
-        return value
-    text = str(value).strip().replace("−", "-").replace(",", ".").replace(" ", "")
+        return value if math.isfinite(value) and abs(value) <= MAX_MAGNITUDE else repr(value)
+    text = str(value).strip().replace("−", "-").replace(" ", "")
     if not text:
         return None
+    if len(text) > MAX_TEXT:
+        return text  # not computed: wrong
+    if "," in text:
+        if text.count(",") > 1 or _THOUSANDS.search(text):
+            if not _COMMA_NUMBER.fullmatch(text):
+                return text  # not a number either way: wrong
+            raise AmbiguousValue(_ambiguous(text))
+        text = text.replace(",", ".")
+    exponent = _EXPONENT.search(text)
+    if exponent and abs(int(exponent.group(1))) > MAX_EXPONENT:
+        return text
     try:
-        return Fraction(text)
+        number = Fraction(text)
     except (ValueError, ZeroDivisionError):
         return text
+    if abs(number) > MAX_MAGNITUDE or ("/" in text and any(abs(int(part)) > MAX_MAGNITUDE
+                                                           for part in text.split("/"))):
+        return text
+    return number
+
+
+def _whole_marker(value: int) -> str:
+    """A whole number too large to be an answer, as the text that stands for it (str() of an int
+    over 4300 digits raises)."""
+    try:
+        return str(value)
+    except ValueError:
+        return f"a whole number of about {int(value.bit_length() * math.log10(2)) + 1} digits"
+
+
+def _ambiguous(text: str) -> str:
+    """'24,576' -> "'24,576' is ambiguous (...): write 24576 or 24.576"."""
+    plain = text.replace(",", "")
+    if text.count(",") == 1:
+        return (f"{quoted(text)} is ambiguous (a thousands separator or a decimal comma?): "
+                f"write {plain} or {text.replace(',', '.')}")
+    if re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?", text):
+        return f"{quoted(text)} is ambiguous (thousands separators?): write {plain}, without commas"
+    return f"{quoted(text)} is ambiguous (more than one comma): write one number, with a dot for decimals"
 
 
 def expected(cell):
