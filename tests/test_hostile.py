@@ -185,6 +185,7 @@ def test_a_preset_with_few_problems_says_so_and_the_manifest_shows_who_shares(tm
 
 @pytest.mark.parametrize("args, words", [
     (["exam", "token-choice-5x6", "--variants", "1", "--font-size", "nan"], "not a number"),
+    (["check", "10JP-82M", "/dev/null", "--abs-tol", "nan"], "not a number"),
     (["exam", "token-choice-5x6", "--variants", "1", "--name", "x" * 300], "at most 100"),
     (["generate", "token-choice-5x6", "--experts", "8", "--top-k", "4"], "hand-friendly"),
     (["solve", "x" * 5000], "unknown preset"),

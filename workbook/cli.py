@@ -63,9 +63,9 @@ class OneLineGroup(click.Group):
         except click.ClickException as err:
             _fail(err.format_message(), err.exit_code)
         except (click.Abort, KeyboardInterrupt):
-            _fail("interrupted", 130)
+            _fail("interrupted", 130, at_once=True)
         except Terminated:
-            _fail("stopped (SIGTERM)", 143)
+            _fail("stopped (SIGTERM)", 143, at_once=True)
         except WorkbookError as err:
             _fail(str(err), 2 if isinstance(err, (SpecError, CodeError)) else 1)
         except OSError as err:  # standard output on a full disk, a closed pipe
@@ -97,8 +97,10 @@ def _terminated(signum, frame):
 _MAX_ERROR = 400
 
 
-def _fail(message: str, status: int):
-    """'Error: ...' on one line of stderr (at most a few hundred characters), then exit."""
+def _fail(message: str, status: int, at_once: bool = False):
+    """'Error: ...' on one line of stderr (at most a few hundred characters), then exit; `at_once`
+    (interrupted: every `finally` has run) skips the interpreter's exit handlers, which would wait
+    for worker threads."""
     line = " ".join(str(message).split())
     if len(line) > _MAX_ERROR:
         line = line[:_MAX_ERROR - 1] + "…"
@@ -106,6 +108,13 @@ def _fail(message: str, status: int):
         click.echo(f"Error: {line}", err=True)
     except OSError:
         pass
+    if at_once:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(status)
     sys.exit(status)
 
 
@@ -349,8 +358,8 @@ def answers(code, out, force):
 @cli.command()
 @click.argument("code")
 @click.argument("answer_file", type=click.Path(path_type=Path))
-@click.option("--abs-tol", type=click.FloatRange(0, 1), default=0.01, show_default=True, help="Absolute tolerance for decimals.")
-@click.option("--rel-tol", type=click.FloatRange(0, 1), default=0.01, show_default=True, help="Relative tolerance for decimals.")
+@click.option("--abs-tol", type=FiniteRange(0, 1), default=0.01, show_default=True, help="Absolute tolerance for decimals.")
+@click.option("--rel-tol", type=FiniteRange(0, 1), default=0.01, show_default=True, help="Relative tolerance for decimals.")
 @click.option("--show-key", is_flag=True, help="Also print the key's value beside each wrong cell.")
 def check(code, answer_file, abs_tol, rel_tol, show_key):
     """Grade a filled-in answer file: every cell right or wrong, a score per step, and why.
