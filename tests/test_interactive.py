@@ -235,3 +235,27 @@ def test_an_exercise_s_own_mistake_is_named_in_the_page(browser, tmp_path):
     step = next(s.number for s in sheet.sections if any(c.ref.startswith("flops_per_token") for c in cells((s,))))
     assert "FLOPs taken as the parameters: the 2" in page.inner_text(f"#step-{step} .reason")
     page.close()
+
+
+def test_the_page_reads_a_box_as_the_terminal_checker_does(page):
+    """values.parse_value's rules in the browser: limits, the decimal comma, the ambiguous comma."""
+    from fractions import Fraction
+
+    from workbook.values import AmbiguousValue, parse_value
+
+    for text in ["3", "27/37", "-0.5", "0,73", "0,125", "1,5", "24,576", "1,234,567", "1e5", "1e30", "1e31",
+                 "1e400", "nan", "x" * 70, "2/0", "99999999999999999999999999999999/1", "", "abc"]:
+        shown = page.evaluate("t => { const v = parse(t); return v === null ? 'empty' : "
+                              "Array.isArray(v) ? v[0] + '/' + v[1] : Number.isNaN(v) ? 'wrong' : String(v); }", text)
+        try:
+            want = parse_value(text)
+        except AmbiguousValue:
+            want = "wrong"  # the file is refused; the page marks the box wrong
+        if want is None:
+            want = "empty"
+        elif isinstance(want, str):
+            want = "wrong"
+        if want in ("wrong", "empty"):
+            assert shown == want, (text, shown)
+        else:
+            assert Fraction(shown) == Fraction(want), (text, shown, want)
