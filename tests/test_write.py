@@ -187,3 +187,10 @@ def test_a_link_to_a_file_replaces_that_file(tmp_path):
     link.symlink_to(target)
     write_file(link, b"new")
     assert link.is_symlink() and target.read_bytes() == b"new"
+
+
+def test_an_earlier_versions_temporary_files_are_cleaned(tmp_path):
+    (tmp_path / ".keys.pdf.a1b2_c3d.part").write_bytes(b"half")
+    (tmp_path / ".notes.part").write_bytes(b"someone else's")
+    write_all(tmp_path, [("a.pdf", b"A")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".notes.part", "a.pdf"]

@@ -18,7 +18,7 @@ import click
 
 from workbook import __version__
 from workbook.code import decode, looks_like_code
-from workbook.errors import SpecError, CodeError, WorkbookError, quoted
+from workbook.errors import QUOTE_LIMIT, SpecError, CodeError, WorkbookError, quoted
 from workbook.formats import SIDES, parse_formats, render
 from workbook.presets import preset, presets, unknown_preset
 from workbook.render_json import render_json
@@ -61,7 +61,7 @@ class OneLineGroup(click.Group):
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             sys.stdout.flush()
         except click.ClickException as err:
-            _fail(err.format_message(), err.exit_code)
+            _fail(_short_quotes(err.format_message()), err.exit_code)
         except (click.Abort, KeyboardInterrupt):
             _fail("interrupted", 130, at_once=True)
         except Terminated:
@@ -116,6 +116,14 @@ def _fail(message: str, status: int, at_once: bool = False):
                 pass
         os._exit(status)
     sys.exit(status)
+
+
+_LONG_QUOTE = re.compile(r"""(['"])([^'"]{%d,})\1""" % (QUOTE_LIMIT + 1))
+
+
+def _short_quotes(message: str) -> str:
+    """click's own messages quote a refused value whole: cut each quote to its first 80 characters."""
+    return _LONG_QUOTE.sub(lambda m: f"{m[1]}{m[2][:QUOTE_LIMIT]}…{m[1]}", message)
 
 
 def _quiet_stdout():

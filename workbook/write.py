@@ -16,6 +16,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import stat
@@ -31,6 +32,7 @@ STAGING = ".moe-workbook-staging-"
 JOURNAL = "commit.json"
 RECORD = ".moe-workbook-files.json"
 _MAX_RECORD = 64 << 20  # a record larger than this was not written by us
+_OLD_PART = re.compile(r"\..+\.(pdf|html|json|xml|csv|toml)\.[a-z0-9_]{8}\.part")
 
 
 def prepare_dir(out_dir: Path) -> Path:
@@ -106,6 +108,9 @@ def recover(out_dir: Path) -> None:
         entries = [p for p in Path(out_dir).iterdir() if p.name.startswith(STAGING)]
     except OSError:
         return
+    for part in Path(out_dir).glob(".*.part"):  # an earlier version's temporary files (mkstemp's 8 characters)
+        if _OLD_PART.fullmatch(part.name) and part.is_file() and not part.is_symlink():
+            part.unlink(missing_ok=True)
     for staging in entries:
         if staging.is_symlink() or not staging.is_dir() or _alive(staging.name):
             continue
