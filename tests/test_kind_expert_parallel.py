@@ -8,7 +8,7 @@ from sympy import Rational as R
 
 from conftest import SEEDS, solve_or_refused, solved
 from workbook.errors import SpecError
-from workbook.kinds import KIND_MODULES
+from workbook.kinds import kind as kind_module
 from workbook.kinds.expert_parallel import ParallelProblem
 from workbook.presets import presets
 from workbook.solve import leaves, solve
@@ -33,7 +33,7 @@ def test_exact_agrees_with_float_for_every_step(name):
     for seed in SEEDS:
         sol = solved(name, seed)
         assert [s.id for s in sol.steps] == STEPS
-        floats = KIND_MODULES[KIND].forward(sol.spec, sol.problem)
+        floats = kind_module(KIND).forward(sol.spec, sol.problem)
         for step in sol.steps:
             exact = [float(v) for v in leaves(step.exact)]
             approx = [float(v) for v in leaves(floats[step.id])]

@@ -11,7 +11,7 @@ from sympy import Rational as R
 
 from conftest import SEEDS, solve_or_refused, solved
 from workbook.errors import SpecError
-from workbook.kinds import KIND_MODULES
+from workbook.kinds import kind as kind_module
 from workbook.kinds.quantize import QuantizeProblem
 from workbook.layout import cells
 from workbook.presets import presets
@@ -78,7 +78,7 @@ def check_contract(sol) -> None:
 def test_exact_agrees_with_numpy_for_every_step(name):
     for seed in SEEDS:
         sol = solved(name, seed)
-        floats = KIND_MODULES[sol.spec.kind].forward(sol.spec, sol.problem)
+        floats = kind_module(sol.spec.kind).forward(sol.spec, sol.problem)
         for step in sol.steps:
             exact = [float(v) for v in leaves(step.exact)]
             approx = [float(v) for v in leaves(floats[step.id])]

@@ -13,7 +13,7 @@ from sympy import Rational as R
 from conftest import SEEDS, solve_or_refused, solved
 from workbook.cli import cli
 from workbook.errors import SpecError
-from workbook.kinds import KIND_MODULES
+from workbook.kinds import kind as kind_module
 from workbook.kinds.sizing_configs import Model
 from workbook.layout import cells
 from workbook.presets import presets
@@ -34,7 +34,7 @@ def test_the_three_presets_are_there():
 def test_exact_agrees_with_float_for_every_step(name):
     for seed in SEEDS:
         sol = solved(name, seed)
-        floats = KIND_MODULES["sizing"].forward(sol.spec, sol.problem)
+        floats = kind_module("sizing").forward(sol.spec, sol.problem)
         assert set(floats) == sol.has, sol.code
         for step in sol.steps:
             exact = [float(v) for v in leaves(step.exact)]
@@ -169,7 +169,7 @@ def test_random_seeds_agree_and_keep_the_contract(config, seed):
     sol = solve_or_refused(make_spec("sizing", {"config": config}, seed))  # solve refuses a float disagreement
     if sol is None:
         return
-    floats = KIND_MODULES["sizing"].forward(sol.spec, sol.problem)
+    floats = kind_module("sizing").forward(sol.spec, sol.problem)
     for step in sol.steps:
         np.testing.assert_allclose([float(x) for x in step.exact], np.ravel(floats[step.id]), rtol=1e-12)
     check_contract(sol)

@@ -5,10 +5,8 @@ import pytest
 import sympy
 
 from conftest import SEEDS, solved
-from workbook import solve as solve_module
 from workbook.errors import CheckError
-from workbook.kinds import KIND_MODULES
-from workbook.numeric import forward
+from workbook.kinds import kind as kind_module
 from workbook.presets import presets
 from workbook.solve import leaves, solve
 from workbook.spec import make_spec
@@ -26,8 +24,7 @@ REQUIRED = {
 def test_exact_agrees_with_float_for_every_step(preset_name):
     for seed in SEEDS:
         sol = solved(preset_name, seed)
-        kind = KIND_MODULES.get(sol.spec.kind)
-        floats = (kind.forward if kind else forward)(sol.spec, sol.problem)
+        floats = kind_module(sol.spec.kind).forward(sol.spec, sol.problem)
         for step in sol.steps:
             expected = [floats["dropped"]] if step.id == "dropped" else floats[step.id]
             exact = [float(v) for v in leaves(step.exact)]
@@ -70,13 +67,14 @@ def test_other_gates_agree_too(kind, gate):
 
 
 def test_a_disagreement_is_an_error_not_a_silent_key(monkeypatch):
-    real = solve_module.forward
+    exercise = kind_module(presets()[0].exercise)
+    real = exercise.forward
 
     def wrong(spec, problem):
         out = real(spec, problem)
         out["probs"] = out["probs"] + 1e-6
         return out
 
-    monkeypatch.setattr(solve_module, "forward", wrong)
+    monkeypatch.setattr(exercise, "forward", wrong)
     with pytest.raises(CheckError, match="probs"):
         solve(presets()[0].spec())

@@ -6,26 +6,38 @@ character, grouped by four: 'K3F2-9QX7-M'. Case, spaces and dashes are forgiven;
 I, L as 1. Leaves out: what the variant contains (generate.py).
 """
 
+import hashlib
+from functools import lru_cache
+
 from workbook.errors import CodeError, SpecError, quoted
+from workbook.kinds import is_builtin, kind, names
 from workbook.spec import EDITIONS, KINDS, Spec, make_spec
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _VALUE = {ch: i for i, ch in enumerate(_ALPHABET)} | {"O": 0, "I": 1, "L": 1}
-# Slot number -> (kind, parameters the slot leaves out, which must then be at their defaults).
-# Append only: a parameter added to a kind gets a new slot, so every code already printed still
-# reads the same (token-choice without capacity keeps slot 0).
-_SLOTS = (
-    ("token-choice", ("capacity_factor",)),
-    ("expert-choice", ()),
-    ("switch", ()),
-    ("token-choice", ()),
-    ("load-balance", ()),
-    ("sizing", ()),
-    ("expert-parallel", ()),
-    ("quantize", ()),
-    ("router-gradient", ()),
-    ("shared-experts", ()),
-)
+# Slot number -> (kind, parameters the slot leaves out, which must then be at their defaults), from
+# each built-in kind's SLOTS. Append only: a parameter added to a kind gets a new slot, so every
+# code already printed still reads the same (token-choice without capacity keeps slot 0). Kinds
+# installed by a teacher's package share the last slot, followed by a hash of the exercise's name.
+PLUGIN_SLOT = 15
+_NAME_RADIX = 1 << 16
+
+
+@lru_cache(maxsize=1)
+def _slot_table() -> dict[int, tuple[str, tuple[str, ...]]]:
+    table = {}
+    for name in names():
+        if is_builtin(name):
+            for slot, left_out in kind(name).SLOTS:
+                table[slot] = (name, tuple(left_out))
+    return table
+
+
+def _name_hash(name: str) -> int:
+    """'softmax-temperature' -> a 16-bit number, the same on every machine."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:2], "big")
+
+
 _VERSIONS = 16
 _KIND_RADIX = 16
 _MIN_DIGITS = 6  # leading zeros keep even the smallest variant's code at 7 characters
@@ -34,26 +46,29 @@ _MIN_DIGITS = 6  # leading zeros keep even the smallest variant's code at 7 char
 def omitted(spec: Spec) -> set[str]:
     """The parameters the spec's code slot leaves out (they are at their defaults): an option added
     after a kind's first codes, such as token choice's capacity_factor when capacity is off."""
-    return {p.name for p in _left_out(slot_of(spec))}
+    return {p.name for p in _left_out(slot_of(spec), spec.kind)}
 
 
 FIRST_SLOTS = 2  # the slots of the first printed codes (token choice, expert choice)
 
 
 def slot_of(spec: Spec) -> int:
-    """The code slot a spec is written in: 0 for token choice without capacity, 3 with it, ..."""
-    return next(i for i, (kind, _) in enumerate(_SLOTS) if kind == spec.kind
-                and all(spec.params[p.name] == p.default for p in _left_out(i)))
+    """The code slot a spec is written in: 0 for token choice without capacity, 3 with it, ...;
+    PLUGIN_SLOT for an installed kind."""
+    if not is_builtin(spec.kind):
+        return PLUGIN_SLOT
+    return next(slot for slot, (name, _) in sorted(_slot_table().items()) if name == spec.kind
+                and all(spec.params[p.name] == p.default for p in _left_out(slot, spec.kind)))
 
 
-def _left_out(slot: int):
-    kind, names = _SLOTS[slot]
-    return [p for p in KINDS[kind] if p.name in names]
+def _left_out(slot: int, name: str):
+    left_out = _slot_table()[slot][1] if slot != PLUGIN_SLOT else ()
+    return [p for p in KINDS[name] if p.name in left_out]
 
 
-def _encoded(slot: int):
-    kind, names = _SLOTS[slot]
-    return [p for p in KINDS[kind] if p.name not in names]
+def _encoded(slot: int, name: str):
+    left_out = _slot_table()[slot][1] if slot != PLUGIN_SLOT else ()
+    return [p for p in KINDS[name] if p.name not in left_out]
 
 
 def _luhn_sum(digits: list[int], check_included: bool) -> int:
@@ -74,8 +89,10 @@ def encode(spec: Spec) -> str:
     """Spec -> code, e.g. token-choice defaults, seed 1 -> a code like '1XKM-4RB'."""
     slot = slot_of(spec)
     n = spec.seed
-    for p in reversed(_encoded(slot)):
+    for p in reversed(_encoded(slot, spec.kind)):
         n = n * p.radix + p.to_digit(spec.params[p.name])
+    if slot == PLUGIN_SLOT:
+        n = n * _NAME_RADIX + _name_hash(spec.kind)
     n = (n * _KIND_RADIX + slot) * _VERSIONS + spec.edition
     digits = []
     while True:
@@ -117,14 +134,20 @@ def decode(code: str) -> Spec:
         raise CodeError(f"variant code {quoted(code)} is from edition {edition}; "
                         f"this moe-workbook reads editions {EDITIONS[0]} to {EDITIONS[-1]}")
     n, slot = divmod(n, _KIND_RADIX)
-    if slot >= len(_SLOTS):
+    if slot == PLUGIN_SLOT:
+        n, mark = divmod(n, _NAME_RADIX)
+        name = next((k for k in names() if not is_builtin(k) and _name_hash(k) == mark), None)
+        if name is None:
+            raise CodeError(f"variant code {quoted(code)} is from an exercise package that is not installed here")
+    elif slot in _slot_table():
+        name = _slot_table()[slot][0]
+    else:
         raise CodeError(f"variant code {quoted(code)} names an exercise this version does not know")
-    kind = _SLOTS[slot][0]
     params = {}
-    for p in _encoded(slot):
+    for p in _encoded(slot, name):
         n, digit = divmod(n, p.radix)
         params[p.name] = p.from_digit(digit)
     try:
-        return make_spec(kind, params, n, edition)
+        return make_spec(name, params, n, edition)
     except SpecError as err:
         raise CodeError(f"variant code {quoted(code)} does not hold a valid variant: {err}") from None

@@ -18,7 +18,7 @@ from workbook import __version__
 from workbook.check import mistaken_cells
 from workbook.layout import cells, step_id_of
 from workbook.mistakes import made
-from workbook.spec import ROUTING
+from workbook.kinds import part
 from workbook.values import ABS_TOL, REL_TOL, expected, is_whole_answer
 from workbook.render_html import PAGE_SIZES, environment
 
@@ -71,8 +71,8 @@ def key_data(sol, sheet) -> dict:
                 earlier = {i: v for s in changed if order.index(s) < order.index(step_id) and boxes[s]
                            for i, v in boxes[s].items()}
                 mistakes.append({"name": name, "step": step_id, "cells": cells_, "earlier": earlier})
-    experts = ([{"W1": ex.W1, "b1": ex.b1, "W2": ex.W2, "b2": ex.b2} for ex in sol.problem.experts]
-               if sol.spec.kind in ROUTING else [])
+    page_experts = part(sol.spec.kind, "page_experts")
+    experts = page_experts(sol) if page_experts else []
     return {"code": sheet.code, "gate": sol.spec.params.get("gate", ""), "abs": ABS_TOL, "rel": REL_TOL,
             "experts": experts,
             "renormalize": bool(sol.spec.params.get("renormalize", False)),

@@ -81,86 +81,31 @@ class Param:
         return value
 
 
-_COMMON = (
-    Param("tokens", "tokens T (rows of X)", 6, 2, 10),
-    Param("experts", "experts E", 5, 2, 8),
-    Param("d_model", "model width d (columns of X)", 3, 1, 4),
-    Param("d_ff", "hidden width h of each expert FFN", 2, 1, 4),
-    Param("gate", "gate function", "softmax3", choices=GATES),
-    Param("ffn", "include expert FFNs and the combine", False),
-)
-
 CAPACITY_FACTORS = ("none", "0.5", "0.75", "1.0", "1.25", "1.5", "2.0")
-_CAPACITY = Param("capacity_factor", "capacity factor cf: C = floor(cf * k * T / E) slots per expert",
-                  "none", choices=CAPACITY_FACTORS)
 
-KINDS: Mapping[str, tuple[Param, ...]] = MappingProxyType({
-    "token-choice": _COMMON + (
-        Param("top_k", "experts per token k", 2, 1, 7),
-        Param("renormalize", "renormalise the top-k weights (Mixtral)", True),
-        _CAPACITY,
-    ),
-    "expert-choice": _COMMON + (
-        Param("capacity", "tokens per expert c", 2, 1, 9),
-    ),
-    "switch": (
-        Param("tokens", "tokens T (rows of X)", 8, 2, 10),
-        Param("experts", "experts E", 4, 2, 8),
-    ) + _COMMON[2:] + (
-        Param("capacity_factor", _CAPACITY.help, "1.0", choices=CAPACITY_FACTORS[1:]),
-        Param("jitter", "add the jitter question: given multipliers u, does any token change expert?", False),
-    ),
-    "load-balance": (
-        Param("tokens", "tokens T (rows of S)", 8, 4, 10),
-        Param("experts", "experts E", 4, 2, 6),
-        Param("top_k", "experts per token k (1: Switch; 2 or more: the HF top-k convention)", 1, 1, 3),
-    ),
-    "shared-experts": (
-        Param("tokens", "tokens T", 4, 2, 6),
-        Param("experts", "routed experts E_r", 4, 3, 6),
-        Param("shared", "shared experts K_s (always on)", 1, 1, 2),
-        Param("top_k", "routed experts per token K_r", 2, 1, 3),
-        Param("d_model", "model width d", 2, 1, 3),
-        Param("variant", "deepseekmoe (softmax, no renormalising) or v3 (sigmoid, bias, scaling)",
-              "deepseekmoe", choices=("deepseekmoe", "v3")),
-    ),
-    "router-gradient": (
-        Param("tokens", "tokens T", 3, 1, 4),
-        Param("experts", "experts E", 4, 3, 6),
-        Param("top_k", "experts per token k (k = 1 has no router gradient through w)", 2, 2, 3),
-        Param("d_model", "model width d (length of δ and of each expert output)", 2, 1, 3),
-        Param("gate", "gate function", "softmax3", choices=GATES),
-    ),
-    "sizing": (
-        Param("config", "the model: a small generated one, or a published configuration", "generated",
-              choices=("generated", "mixtral-8x7b", "eight-experts")),
-    ),
-    "expert-parallel": (
-        Param("devices", "devices D", 2, 2, 4),
-        Param("experts", "experts E, spread evenly over the devices", 4, 2, 8),
-        Param("tokens", "tokens that start on each device", 3, 1, 4),
-        Param("top_k", "experts per token k", 2, 1, 2),
-        Param("d_model", "values per token vector (d_model)", 4096, 1, 8192),
-        Param("bytes", "bytes per value (2 for bf16)", 2, 1, 4),
-    ),
-    "quantize": (
-        Param("experts", "experts, each quantised with its own scale", 2, 1, 4),
-        Param("rows", "rows of each expert's weight matrix", 2, 1, 4),
-        Param("cols", "columns of each expert's weight matrix", 3, 1, 6),
-        Param("bits", "target format", "both", choices=("int8", "int4", "both")),
-        Param("model", "the whole model of the memory question", "mixtral-8x7b",
-              choices=("mixtral-8x7b", "deepseek-v3")),
-    ),
-})
 
-KIND_TITLES = {"token-choice": "Token-choice routing", "expert-choice": "Expert-choice routing",
-               "switch": "Switch routing", "load-balance": "Load-balancing loss and router z-loss",
-               "sizing": "Sizing: parameters, FLOPs and memory", "expert-parallel": "Expert parallelism",
-               "quantize": "Quantising expert weights", "router-gradient": "Router gradient",
-               "shared-experts": "Shared and routed experts"}
-# The token-choice family: one top-k routing engine. Switch is top-1, raw probability, with capacity.
-TOKEN_CHOICE = ("token-choice", "switch")
-ROUTING = TOKEN_CHOICE + ("expert-choice",)
+class _Params(Mapping):
+    """{exercise: its parameters}, read from each kind module (kinds/) when first asked for."""
+
+    def __getitem__(self, kind: str) -> tuple[Param, ...]:
+        from workbook.kinds import kind as kind_module, names
+
+        if kind not in names():
+            raise KeyError(kind)
+        return tuple(kind_module(kind).PARAMS)
+
+    def __iter__(self):
+        from workbook.kinds import names
+
+        return iter(names())
+
+    def __len__(self) -> int:
+        from workbook.kinds import names
+
+        return len(names())
+
+
+KINDS: Mapping[str, tuple[Param, ...]] = _Params()
 
 
 def top_k(spec) -> int:
@@ -210,6 +155,7 @@ def make_spec(kind: str, params: Mapping | None = None, seed: int = 0, edition: 
     """
     if kind not in KINDS:
         raise SpecError(f"unknown exercise {quoted(kind)}: choose one of {', '.join(KINDS)}")
+    KINDS[kind]  # a third-party kind that does not load is told here, in one line
     params = dict(params or {})
     schema = {p.name: p for p in KINDS[kind]}
     unknown = sorted(set(params) - set(schema))
@@ -224,49 +170,20 @@ def make_spec(kind: str, params: Mapping | None = None, seed: int = 0, edition: 
     return Spec(kind, MappingProxyType(values), seed, edition)
 
 
-def _check_combination(kind: str, v: dict) -> None:
-    rows = 5 ** v["d_model"] - 1 if kind in ROUTING else 0  # distinct router rows with entries in -2..2
-    if kind in ROUTING and v["experts"] > rows:
-        raise SpecError(f"{v['experts']} experts need d-model >= 2: with d-model {v['d_model']} "
-                        f"there are only {rows} different router rows")
-    if kind in ("load-balance", "router-gradient", "shared-experts", "expert-parallel") and v["top_k"] >= v["experts"]:
-        raise SpecError(f"top-k ({v['top_k']}) must be less than experts ({v['experts']})")
-    if kind == "quantize" and v["rows"] * v["cols"] < 2:
-        raise SpecError("a 1 × 1 matrix has nothing to round (its only weight is its own max): "
-                        "give rows × cols >= 2")
-    if kind == "expert-parallel" and v["experts"] % v["devices"]:
-        raise SpecError(f"experts ({v['experts']}) must be a multiple of devices ({v['devices']}): "
-                        "each device holds E/D experts")
-    if kind in TOKEN_CHOICE:
-        k, e = v.get("top_k", 1), v["experts"]
-        if k >= e:
-            raise SpecError(f"top-k ({k}) must be less than experts ({e}): "
-                            "with k = E every expert gets every token and nothing is routed")
-        cf = v.get("capacity_factor", "none")
-        if cf != "none":
-            c = int(Fraction(cf) * k * v["tokens"] / e)
-            if not 1 <= c < v["tokens"]:
-                raise SpecError(f"capacity factor {cf} gives C = floor({cf} × {k} × {v['tokens']} / {e}) = {c} "
-                                f"slots per expert; a sheet needs 1 <= C < tokens ({v['tokens']})")
-        distinct = MAX_SPREAD[v["gate"]] + 1
-        if k + 1 > distinct:
-            raise SpecError(f"top-k ({k}) needs {k + 1} different scores per token, but with "
-                            f"{v['gate']} the powers stay <= 81 only for top-k <= {distinct - 1}")
-    elif kind == "expert-choice":
-        c, t = v["capacity"], v["tokens"]
-        if c >= t:
-            raise SpecError(f"capacity ({c}) must be less than tokens ({t}): "
-                            "with c = T every expert takes every token")
-        if c + 2 > t:
-            raise SpecError(f"capacity ({c}) must be at most tokens - 2 ({t - 2}): a sheet needs "
-                            "a token that no expert chooses, and with c = T - 1 there is none")
+def _check_combination(kind: str, values: dict) -> None:
+    """The kind's own refusal of an impossible combination (its `check`), if it has one."""
+    from workbook.kinds import part
+
+    check = part(kind, "check")
+    if check is not None:
+        check(values)
 
 
 def parse_param(kind: str, assignment: str) -> tuple[str, object]:
     """'variant=v3' for shared-experts -> ('variant', 'v3'); 'tokens=6' -> ('tokens', 6). SpecError if bad."""
     name, sep, text = assignment.partition("=")
     name = name.strip().replace("-", "_")
-    schema = {p.name: p for p in KINDS.get(kind, ())}
+    schema = {p.name: p for p in (KINDS[kind] if kind in KINDS else ())}
     if not sep or name not in schema:
         known = ", ".join(n.replace("_", "-") for n in schema)
         raise SpecError(f"--set wants NAME=VALUE with a parameter of {kind} ({known}), not {quoted(assignment)}")
@@ -286,13 +203,3 @@ def parse_param(kind: str, assignment: str) -> tuple[str, object]:
 def fair_share(spec: Spec):
     """T*k/E for token choice: 6 tokens, top-2, 5 experts -> 12/5."""
     return Fraction(spec["tokens"] * top_k(spec), spec["experts"])
-
-
-def describe(spec: Spec) -> str:
-    """A one-line title: 'Token-choice routing: 6 tokens, 5 experts, top-2, softmax3'."""
-    p = spec.params
-    pick = f"top-{top_k(spec)} per token" if spec.kind in TOKEN_CHOICE else f"top-{p['capacity']} per expert"
-    if capacity_factor(spec) is not None:
-        pick += f", capacity factor {p['capacity_factor']}"
-    ffn = ", expert FFNs" if p["ffn"] else ""
-    return f"{KIND_TITLES[spec.kind]}: {p['tokens']} tokens, {p['experts']} experts, {pick}{ffn}"

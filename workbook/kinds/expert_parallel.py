@@ -15,10 +15,11 @@ from fractions import Fraction
 import numpy as np
 from sympy import Integer, Rational
 
-from workbook.errors import GenerationError
+from workbook.errors import GenerationError, SpecError
 from workbook.figures import load_bars
 from workbook.layout import Board, Cell, Figure, Grid, answer_cell, blank_grid, labels, ordinal
 from workbook.problem import Matrix, Step, as_matrix
+from workbook.spec import Param
 
 _TRIES = 500
 _FORMATS = {1: " (fp8 or int8)", 2: " (bf16 or fp16)", 4: " (fp32)"}
@@ -239,3 +240,26 @@ MISTAKES = (
     ("the all-to-all counted one way: the combine sends every output back", _combine_left_out),
     ("the load read by home device (rows), not by where the experts sit (columns)", _load_by_home),
 )
+
+
+# --- the exercise's declaration (kinds/protocol.py) ------------------------------------------
+
+TITLE = "Expert parallelism"
+PARAMS = (
+    Param("devices", "devices D", 2, 2, 4),
+    Param("experts", "experts E, spread evenly over the devices", 4, 2, 8),
+    Param("tokens", "tokens that start on each device", 3, 1, 4),
+    Param("top_k", "experts per token k", 2, 1, 2),
+    Param("d_model", "values per token vector (d_model)", 4096, 1, 8192),
+    Param("bytes", "bytes per value (2 for bf16)", 2, 1, 4),
+)
+SLOTS = ((6, ()),)
+
+
+def check(v: dict) -> None:
+    """top-k < E, and E a multiple of the devices."""
+    if v["top_k"] >= v["experts"]:
+        raise SpecError(f"top-k ({v['top_k']}) must be less than experts ({v['experts']})")
+    if v["experts"] % v["devices"]:
+        raise SpecError(f"experts ({v['experts']}) must be a multiple of devices ({v['devices']}): "
+                        "each device holds E/D experts")

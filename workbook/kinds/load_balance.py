@@ -15,10 +15,11 @@ import numpy as np
 import sympy
 from sympy import Rational
 
-from workbook.errors import GenerationError
+from workbook.errors import GenerationError, SpecError
 from workbook.figures import load_bars
 from workbook.layout import Board, Cell, Figure, Grid, blank_grid, given_grid, labels, ordinal
 from workbook.problem import Matrix, Step, as_matrix
+from workbook.spec import Param
 
 ALPHA = Rational(1, 100)
 _TRIES = 500
@@ -221,3 +222,20 @@ MISTAKES = (
     ("the row minimum's part (min · ln 3) left out of ln Σ exp(z)", _row_min_left_out),
     ("the z-loss not squared (the mean of ln Σ exp(z), not of its square)", _z_not_squared),
 )
+
+
+# --- the exercise's declaration (kinds/protocol.py) ------------------------------------------
+
+TITLE = "Load-balancing loss and router z-loss"
+PARAMS = (
+    Param("tokens", "tokens T (rows of S)", 8, 4, 10),
+    Param("experts", "experts E", 4, 2, 6),
+    Param("top_k", "experts per token k (1: Switch; 2 or more: the HF top-k convention)", 1, 1, 3),
+)
+SLOTS = ((4, ()),)
+
+
+def check(v: dict) -> None:
+    """top-k must be less than the number of experts."""
+    if v["top_k"] >= v["experts"]:
+        raise SpecError(f"top-k ({v['top_k']}) must be less than experts ({v['experts']})")

@@ -16,10 +16,11 @@ import numpy as np
 import sympy
 from sympy import Rational
 
-from workbook.errors import GenerationError
+from workbook.errors import GenerationError, SpecError
 from workbook.formatting import decimal2, tenths
 from workbook.layout import Board, Cell, Grid, labels
 from workbook.problem import Matrix, Step, as_matrix
+from workbook.spec import Param
 
 QMAX = {"int8": 127, "int4": 7}
 PARAMETERS = {"mixtral-8x7b": 46_702_792_704, "deepseek-v3": 671_000_000_000}
@@ -259,3 +260,24 @@ def _rounded_half_up(sol) -> list:
 MISTAKES = (
     ("a tie rounded half up (away from zero) instead of to the even neighbour", _rounded_half_up),
 )
+
+
+# --- the exercise's declaration (kinds/protocol.py) ------------------------------------------
+
+TITLE = "Quantising expert weights"
+PARAMS = (
+    Param("experts", "experts, each quantised with its own scale", 2, 1, 4),
+    Param("rows", "rows of each expert's weight matrix", 2, 1, 4),
+    Param("cols", "columns of each expert's weight matrix", 3, 1, 6),
+    Param("bits", "target format", "both", choices=("int8", "int4", "both")),
+    Param("model", "the whole model of the memory question", "mixtral-8x7b",
+          choices=("mixtral-8x7b", "deepseek-v3")),
+)
+SLOTS = ((7, ()),)
+
+
+def check(v: dict) -> None:
+    """A 1 × 1 matrix has nothing to round."""
+    if v["rows"] * v["cols"] < 2:
+        raise SpecError("a 1 × 1 matrix has nothing to round (its only weight is its own max): "
+                        "give rows × cols >= 2")

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from workbook.errors import GenerationError
+from workbook.errors import GenerationError, SpecError
 from workbook.layout import Board, Cell, Grid, blank_grid, given_grid, labels, ordinal
 from workbook.numeric import log_base, well_separated
 from workbook.problem import Matrix, Step, as_matrix
-from workbook.spec import GATE_BASE
+from workbook.spec import GATES, GATE_BASE, Param
 
 _TRIES = 400
 
@@ -199,3 +199,22 @@ MISTAKES = (
     ("ln b left out of dL/ds (a base-b softmax is a softmax of s · ln b)", _ln_b_left_out),
     ("Σ_i w_i dL/dw_i taken as a plain mean, not weighted by w", _plain_mean),
 )
+
+
+# --- the exercise's declaration (kinds/protocol.py) ------------------------------------------
+
+TITLE = "Router gradient"
+PARAMS = (
+    Param("tokens", "tokens T", 3, 1, 4),
+    Param("experts", "experts E", 4, 3, 6),
+    Param("top_k", "experts per token k (k = 1 has no router gradient through w)", 2, 2, 3),
+    Param("d_model", "model width d (length of δ and of each expert output)", 2, 1, 3),
+    Param("gate", "gate function", "softmax3", choices=GATES),
+)
+SLOTS = ((8, ()),)
+
+
+def check(v: dict) -> None:
+    """top-k must be less than the number of experts."""
+    if v["top_k"] >= v["experts"]:
+        raise SpecError(f"top-k ({v['top_k']}) must be less than experts ({v['experts']})")

@@ -14,10 +14,11 @@ import numpy as np
 import sympy
 from sympy import Rational
 
-from workbook.errors import GenerationError
+from workbook.errors import GenerationError, SpecError
 from workbook.layout import Board, Cell, Grid, blank_grid, given_grid, labels, ordinal
 from workbook.numeric import well_separated
 from workbook.problem import Matrix, Step, as_matrix
+from workbook.spec import Param
 
 SCALE = Rational(5, 2)   # DeepSeek-V3's routed_scaling_factor
 GAMMA = Rational(1, 10)  # bias update speed, large enough to see on paper
@@ -276,3 +277,24 @@ MISTAKES = (
     ("the bias b used in the weights; in DeepSeek-V3 it only picks the experts", _bias_in_weights),
     ("the routed scaling factor 2.5 left out of the weights", _scale_left_out),
 )
+
+
+# --- the exercise's declaration (kinds/protocol.py) ------------------------------------------
+
+TITLE = "Shared and routed experts"
+PARAMS = (
+    Param("tokens", "tokens T", 4, 2, 6),
+    Param("experts", "routed experts E_r", 4, 3, 6),
+    Param("shared", "shared experts K_s (always on)", 1, 1, 2),
+    Param("top_k", "routed experts per token K_r", 2, 1, 3),
+    Param("d_model", "model width d", 2, 1, 3),
+    Param("variant", "deepseekmoe (softmax, no renormalising) or v3 (sigmoid, bias, scaling)",
+          "deepseekmoe", choices=("deepseekmoe", "v3")),
+)
+SLOTS = ((9, ()),)
+
+
+def check(v: dict) -> None:
+    """top-k must be less than the number of experts."""
+    if v["top_k"] >= v["experts"]:
+        raise SpecError(f"top-k ({v['top_k']}) must be less than experts ({v['experts']})")

@@ -21,6 +21,7 @@ from workbook.kinds.sizing_configs import (BITS, UNIT, Experts, Model, attention
                                            draw_model, expert_params, layer_sizes, mixtral)
 from workbook.layout import Board, Cell, Grid, answer_cell
 from workbook.problem import Step
+from workbook.spec import Param
 
 _PLACES = ("×10¹⁵", "×10¹²", "×10⁹", "×10⁶", "×10³", "×1")
 
@@ -260,3 +261,13 @@ MISTAKES = (
     ("bits taken as bytes: the memory not divided by 8", _bits_as_bytes),
     ("expert sets counted in order (n!/(n − k)!), not as sets C(n, k)", _ordered),
 )
+
+
+# --- the exercise's declaration (kinds/protocol.py) ------------------------------------------
+
+TITLE = "Sizing: parameters, FLOPs and memory"
+PARAMS = (
+    Param("config", "the model: a small generated one, or a published configuration", "generated",
+          choices=("generated", "mixtral-8x7b", "eight-experts")),
+)
+SLOTS = ((5, ()),)

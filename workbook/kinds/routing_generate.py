@@ -20,9 +20,10 @@ import itertools
 import numpy as np
 
 from workbook.errors import GenerationError
-from workbook.numeric import forward, softmax_rows, well_separated
+from workbook.kinds.routing_steps import TOKEN_CHOICE, forward
+from workbook.numeric import softmax_rows, well_separated
 from workbook.problem import Expert, Problem, as_matrix
-from workbook.spec import MAX_SPREAD, TOKEN_CHOICE, Spec, capacity_factor, fair_share, top_k
+from workbook.spec import MAX_SPREAD, Spec, capacity_factor, fair_share, top_k
 
 _POOL = 4096       # candidate token rows per router
 _ROUTERS = 30      # fresh routers before giving up

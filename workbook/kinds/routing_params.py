@@ -1,0 +1,48 @@
+"""The routing kinds' parameters (token choice, Switch, expert choice) and their combined checks.
+
+Declared once here for the three kind modules: the table drives validation, variant codes and
+messages (spec.py), so it is append only. Leaves out: everything computed from them.
+"""
+
+from fractions import Fraction
+
+from workbook.errors import SpecError
+from workbook.spec import CAPACITY_FACTORS, GATES, MAX_SPREAD, Param
+
+COMMON = (
+    Param("tokens", "tokens T (rows of X)", 6, 2, 10),
+    Param("experts", "experts E", 5, 2, 8),
+    Param("d_model", "model width d (columns of X)", 3, 1, 4),
+    Param("d_ff", "hidden width h of each expert FFN", 2, 1, 4),
+    Param("gate", "gate function", "softmax3", choices=GATES),
+    Param("ffn", "include expert FFNs and the combine", False),
+)
+CAPACITY = Param("capacity_factor", "capacity factor cf: C = floor(cf * k * T / E) slots per expert",
+                 "none", choices=CAPACITY_FACTORS)
+
+
+def check_router(v: dict) -> None:
+    """Every routing sheet: distinct router rows with entries in -2..2 for each expert."""
+    rows = 5 ** v["d_model"] - 1
+    if v["experts"] > rows:
+        raise SpecError(f"{v['experts']} experts need d-model >= 2: with d-model {v['d_model']} "
+                        f"there are only {rows} different router rows")
+
+
+def check_top_k(v: dict) -> None:
+    """Token choice and Switch: k < E, a capacity with 1 <= C < T, and k + 1 distinct powers <= 81."""
+    check_router(v)
+    k, e = v.get("top_k", 1), v["experts"]
+    if k >= e:
+        raise SpecError(f"top-k ({k}) must be less than experts ({e}): "
+                        "with k = E every expert gets every token and nothing is routed")
+    cf = v.get("capacity_factor", "none")
+    if cf != "none":
+        c = int(Fraction(cf) * k * v["tokens"] / e)
+        if not 1 <= c < v["tokens"]:
+            raise SpecError(f"capacity factor {cf} gives C = floor({cf} × {k} × {v['tokens']} / {e}) = {c} "
+                            f"slots per expert; a sheet needs 1 <= C < tokens ({v['tokens']})")
+    distinct = MAX_SPREAD[v["gate"]] + 1
+    if k + 1 > distinct:
+        raise SpecError(f"top-k ({k}) needs {k + 1} different scores per token, but with "
+                        f"{v['gate']} the powers stay <= 81 only for top-k <= {distinct - 1}")
