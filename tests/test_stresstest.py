@@ -48,3 +48,18 @@ def test_the_leak_check_sees_answers_that_a_page_shows():
     sheet = build_sheet(solve(presets()[0].spec()))
     assert render_html(sheet, True) != render_html(_answers_hidden(sheet), True)
     assert render_html(sheet, False) == render_html(_answers_hidden(sheet), False)
+
+
+def test_the_routing_contract_names_a_broken_promise():
+    import dataclasses
+
+    from workbook.kinds import kind as kind_module
+    from workbook.solve import solve
+
+    sol = solve(presets()[0].spec())
+    contract = kind_module(sol.spec.kind).contract
+    assert contract(sol) == []
+    big = dataclasses.replace(sol.problem, X=((5,) + sol.problem.X[0][1:],) + sol.problem.X[1:])
+    assert "an input beyond ±3" in contract(dataclasses.replace(sol, problem=big))
+    steps = tuple(dataclasses.replace(s, exact=tuple(1 for _ in s.exact)) if s.id == "load" else s for s in sol.steps)
+    assert "no expert above the fair share and one below" in contract(dataclasses.replace(sol, steps=steps))

@@ -38,4 +38,5 @@ hand_work = routing_sheet.hand_work
 layout = routing_sheet.layout
 MISTAKES = routing_checks.MISTAKES
 carried = routing_checks.carried
+contract = routing_checks.contract
 page_experts = routing_sheet.page_experts

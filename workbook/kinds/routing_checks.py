@@ -252,3 +252,47 @@ def carried(sol, step_id, learner):
         routing = _rows(_grid_of(learner, "routing"))
         return "routing", {f"load[{e}][1]": Fraction(sum(v is not None for v in r)) for e, r in routing.items()}
     return None
+
+
+def contract(sol) -> list[str]:
+    """The hand-friendliness promises this routing variant breaks, in words ([] when it keeps
+    them): inputs |v| <= 3, powers <= 81, selections well apart at 2 decimals, the teaching moment
+    (an expert above the fair share and one below; a dropped choice with a capacity; a token that
+    changes expert under jitter; expert choice: a token nobody chooses and one chosen twice), and
+    ReLU inputs of both signs with FFNs."""
+    from workbook.numeric import well_separated
+    from workbook.spec import fair_share
+
+    spec, p, broken = sol.spec, sol.problem, []
+    values = [v for row in p.X + p.W_router for v in row]
+    for ex in p.experts:
+        values += [v for row in ex.W1 + ex.W2 for v in row] + list(ex.b1) + list(ex.b2)
+    if any(abs(v) > 3 for v in values):
+        broken.append("an input beyond ±3")
+    base = GATE_BASE[spec["gate"]]
+    if base != "e" and any(base ** (max(r) - min(r)) > 81 for r in sol.step("scores").exact):
+        broken.append("a power above 81")
+    probs = [[float(v) for v in row] for row in sol.step("probs").exact]
+    if spec.kind in TOKEN_CHOICE:
+        k = top_k(spec)
+        if not all(well_separated(sorted(row, reverse=True)[:k + 1]) for row in probs):
+            broken.append(f"a token's top {k + 1} probabilities too close to tell apart")
+        load, fair = [int(v) for v in sol.step("load").exact], fair_share(spec)
+        if not (max(load) > fair > min(load)):
+            broken.append("no expert above the fair share and one below")
+        if "kept" in sol.has and all(v for row in sol.step("kept").exact for v in row):
+            broken.append("no choice dropped although the sheet has a capacity")
+        if p.jitter and 1 not in sol.step("changed").exact:
+            broken.append("no token changes expert under jitter")
+    else:
+        c = spec["capacity"]
+        if not all(well_separated(sorted(col, reverse=True)[:c + 1]) for col in zip(*probs)):
+            broken.append(f"an expert's top {c + 1} probabilities too close to tell apart")
+        coverage = [int(v) for v in sol.step("coverage").exact]
+        if not (min(coverage) == 0 and max(coverage) >= 2):
+            broken.append("no token left unchosen, or none chosen twice")
+    if p.experts:
+        pre = [v for h in sol.step("ffn_hidden").exact for row in h for v in row]
+        if not (min(pre) < 0 < max(pre)):
+            broken.append("the ReLU inputs are not of both signs")
+    return broken
