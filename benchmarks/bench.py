@@ -9,9 +9,10 @@ A script, not a test. Prints one figure a line, `name: value unit`, and exits 0:
 Figures: machine facts; variants solved per second (exact solve with its NumPy cross-check,
 generation included) and generated per second, per preset and overall; seconds per worksheet+key
 PDF pair per preset and the share of that spent outside WeasyPrint; the full `build` job in-process
-and as a subprocess; start-up time of `python -m workbook solve` and whether it imports WeasyPrint.
+and as a subprocess; start-up of a fresh `python -m workbook` process for `--help`, `solve` and
+`generate --format pdf` (wall and CPU), and whether `--help` and `solve` import what they must not.
 Timings use time.perf_counter; each figure is the median over its repetitions. Nothing is written
-into output/: the subprocess build writes into a temporary folder that is removed afterwards.
+into output/: the subprocess build and generate write into temporary folders, removed afterwards.
 """
 
 import argparse
@@ -41,7 +42,7 @@ except ImportError:
 
 # pairs_from_build: take each preset's PDF pair time from the in-process build_course() run (it
 # does the same work per preset) instead of rendering the pairs a second time; keeps --quick short.
-FULL = {"seeds": 200, "solve_reps": 3, "pdf_reps": 3, "build_reps": 2, "startup_reps": 3, "pairs_from_build": False}
+FULL = {"seeds": 200, "solve_reps": 3, "pdf_reps": 3, "build_reps": 2, "startup_reps": 5, "pairs_from_build": False}
 QUICK = {"class_size": 6, "seeds": 30, "solve_reps": 1, "pdf_reps": 1, "build_reps": 1, "startup_reps": 3, "pairs_from_build": True}
 STARTUP_PRESET = "token-choice-5x6"
 
@@ -170,9 +171,10 @@ def solve_rates(fig: Figures, cfg: dict) -> None:
 
 def import_weasyprint(fig: Figures) -> None:
     already = "weasyprint" in sys.modules
+    from workbook import render_pdf
+
     start = time.perf_counter()
-    import weasyprint  # noqa: F401
-    from workbook import render_pdf  # noqa: F401
+    render_pdf.import_weasyprint()  # as the program does: its libraries found by soname
     fig.add("weasyprint import", time.perf_counter() - start, "s")
     if already:
         fig.add("weasyprint import note", "already imported before timing (figure too low)")
@@ -285,23 +287,53 @@ def build_job(fig: Figures, cfg: dict, course=None) -> None:
     fig.add("build subprocess files", written, "files")
 
 
+def _startup_commands(out: str) -> list[tuple[str, list[str]]]:
+    """(figure label, arguments) of the commands whose start-up is timed."""
+    return [("--help", ["--help"]),
+            (f"solve {STARTUP_PRESET}", ["solve", STARTUP_PRESET]),
+            (f"generate {STARTUP_PRESET} --format pdf", ["generate", STARTUP_PRESET, "--format", "pdf", "--out", out])]
+
+
+def _imported(args: list[str]) -> set[str]:
+    """Every module `python -m workbook ARGS` imports: an untimed run with -X importtime (stderr)."""
+    _, result = _run(["-X", "importtime", "-m", "workbook", *args])
+    return {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+
+
 def startup(fig: Figures, cfg: dict) -> None:
-    """5. Start-up of `python -m workbook solve PRESET`, and whether it imported WeasyPrint."""
-    note(f"python -m workbook solve {STARTUP_PRESET}, {cfg['startup_reps']} repetition(s)")
-    args = ["-m", "workbook", "solve", STARTUP_PRESET]
-    times = []
-    for _ in range(cfg["startup_reps"]):
-        elapsed, result = _run(args)
-        json.loads(result.stdout)  # the solution must be valid JSON
-        times.append(elapsed)
-    fig.add(f"startup solve {STARTUP_PRESET}", statistics.median(times), "s")
+    """5. Start-up of a fresh `python -m workbook` process, wall and CPU time (its children's
+    too: WeasyPrint's library lookup runs some), median of the repetitions, taken in turn: `--help`,
+    `solve PRESET`, `generate PRESET --format pdf` (one variant: start-up and the whole command);
+    what `--help` and `solve` import."""
+    reps = cfg["startup_reps"]
+    note(f"start-up of --help, solve and generate --format pdf, {reps} repetition(s) each")
+    with tempfile.TemporaryDirectory(prefix="moe-bench-") as tmp:
+        commands = _startup_commands(tmp)
+        walls = {label: [] for label, _ in commands}
+        cpus = {label: [] for label, _ in commands}
+        for rep in range(reps):
+            for label, args in _startup_commands(str(Path(tmp) / f"run-{rep}")):  # a new folder each time
+                before = _child_cpu()
+                elapsed, result = _run(["-m", "workbook", *args])
+                cpus[label].append(_child_cpu() - before)
+                walls[label].append(elapsed)
+                if args[0] == "solve":
+                    json.loads(result.stdout)  # the solution must be valid JSON
+    for label, _ in commands:
+        fig.add(f"startup {label}", statistics.median(walls[label]), "s")
+        if resource is not None:
+            fig.add(f"startup {label} cpu", statistics.median(cpus[label]), "s")
     start = time.perf_counter()
     _run(["-c", "pass"])
     fig.add("startup bare python (reference)", time.perf_counter() - start, "s")
-    # A separate, untimed run: -X importtime lists every module the command imports (on stderr).
-    _, result = _run(["-X", "importtime", *args])
-    modules = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines()
-               if line.startswith("import time:")}
+
+    heavy = ("numpy", "sympy", "jinja2", "weasyprint")
+    modules = _imported(["--help"])
+    loaded = [name for name in heavy if name in {m.split(".")[0] for m in modules}]
+    fig.add("startup --help imports numpy, sympy, jinja2 or weasyprint",
+            f"yes: {', '.join(loaded)} (it must not)" if loaded else "no")
+    fig.add("startup --help modules imported", len(modules), "modules")
+    modules = _imported(["solve", STARTUP_PRESET])
     imported = any(m.split(".")[0] == "weasyprint" for m in modules)
     fig.add("startup solve imports weasyprint", "yes (it must not)" if imported else "no")
     fig.add("startup solve modules imported", len(modules), "modules")

@@ -1,10 +1,15 @@
 """The moe-workbook command line: parse, call the library, print what was written.
 
 Library errors become one-line messages: exit 2 for bad input (usage), 1 for anything else.
-Leaves out: every computation (the library does it).
+Start-up stays fast: at import this module loads click and the light modules its options need
+(errors, spec's constants); the library (numpy, sympy, Jinja2, WeasyPrint) is imported inside
+the commands that use it, so `--help`, `-V`, `list` and every `COMMAND -h` load none of it and
+`solve` no renderer (tests/test_startup.py checks). Leaves out: every computation (the library
+does it).
 """
 
 import errno
+import importlib
 import math
 import os
 import re
@@ -17,16 +22,37 @@ from pathlib import Path
 import click
 
 from workbook import __version__
-from workbook.code import decode, looks_like_code
 from workbook.errors import QUOTE_LIMIT, SpecError, CodeError, WorkbookError, quoted
-from workbook.formats import SIDES, parse_formats, render
-from workbook.presets import preset, presets, unknown_preset
-from workbook.render_json import render_json
-from workbook.sheet import build_sheet
-from workbook.solve import solve
-from workbook.layout import SCAFFOLDS
 from workbook.spec import CAPACITY_FACTORS, GATES, MAX_SEED, make_spec, parse_param
-from workbook.write import write_all
+
+# workbook.layout.SCAFFOLDS, written out: layout imports sympy (through formatting), and `exam -h`
+# shows these choices. tests/test_startup.py checks the two stay the same.
+SCAFFOLDS = ("guided", "standard", "exam")
+
+
+def _lazy(module: str, name: str):
+    """A stand-in for `from module import name` that imports the module on its first call, so
+    the command line starts without it (and a test can still replace the name here)."""
+
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = f"{module}.{name}, imported on first use."
+    return call
+
+
+decode = _lazy("workbook.code", "decode")
+looks_like_code = _lazy("workbook.code", "looks_like_code")
+preset = _lazy("workbook.presets", "preset")
+presets = _lazy("workbook.presets", "presets")
+unknown_preset = _lazy("workbook.presets", "unknown_preset")
+parse_formats = _lazy("workbook.formats", "parse_formats")
+render = _lazy("workbook.formats", "render")
+render_json = _lazy("workbook.render_json", "render_json")   # numpy and sympy: solved variants only
+solve = _lazy("workbook.solve", "solve")                     # numpy and sympy
+build_sheet = _lazy("workbook.sheet", "build_sheet")         # sympy
+write_all = _lazy("workbook.write", "write_all")
 
 DEFAULT_OUT = Path("output")
 
@@ -147,11 +173,20 @@ def _library(fn, *args, **kwargs):
 
 @click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="moe-workbook")
-def cli():
+@click.option("--exercises", "exercise_dirs", multiple=True, metavar="DIR",
+              type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder of your own presets (*.toml), besides the package's (repeatable; "
+                   "also $MOE_WORKBOOK_EXERCISES).")
+def cli(exercise_dirs):
     """Printable by-hand worksheets and exact answer keys for Mixture-of-Experts layers.
 
     Example: moe-workbook build    (every preset's worksheet and key into output/)
     """
+    if exercise_dirs:
+        from workbook.presets import add_folder
+
+        for folder in exercise_dirs:
+            add_folder(folder)
 
 
 def _variant_options(fn):
@@ -219,10 +254,14 @@ def list_cmd():
 
     Example: moe-workbook list
     """
+    from workbook.presets import problems
+
     name_width = max(len(p.name) for p in presets())
     kind_width = max(len(p.exercise) for p in presets())
     for p in presets():
         click.echo(f"{p.name:{name_width}}  {p.exercise:{kind_width}}  {p.title}")
+    for line in problems():  # a teacher's preset that cannot be read: said, the others listed
+        click.echo(f"Note: {line}", err=True)
 
 
 @cli.command()
@@ -236,6 +275,8 @@ def generate(preset_name, fmt, paper, out, seed, **kw):
 
     Example: moe-workbook generate expert-choice-3e-top2 --seed 7 --format pdf
     """
+    from workbook.formats import SIDES
+
     formats = _library(parse_formats, fmt)
     _library(preset, preset_name)  # an unknown name is refused here: generate takes presets only
     spec = _spec_for(preset_name, seed, kw)

@@ -1,17 +1,21 @@
 """Output formats: a small name -> renderer table. Adding a format is one module and one line.
 
 A renderer takes a solved variant and its sheet and returns (file suffix, bytes) pairs; only
-write.py touches the file system. Leaves out: file names' stems and writing.
+write.py touches the file system. Each renderer imports its module when it runs (Jinja2 for
+HTML, WeasyPrint for PDF), so choosing formats loads none of them. Leaves out: file names'
+stems and writing.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from workbook.errors import SpecError, quoted
-from workbook.render_html import printable, render_html
-from workbook.render_json import render_json
-from workbook.sheet import Sheet
-from workbook.solve import Solution
+
+if TYPE_CHECKING:
+    from workbook.sheet import Sheet
+    from workbook.solve import Solution
 
 SIDES = ("worksheet", "key")
 
@@ -23,21 +27,28 @@ class Rendered:
 
 
 def _html(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
+    from workbook.render_html import render_html
+
     return [Rendered(f"-{side}.html", render_html(sheet, side == "key").encode()) for side in sides]
 
 
 def _pdf(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
+    from workbook.render_html import printable
     from workbook.render_pdf import lay_out, print_sheets  # WeasyPrint loads only for a PDF
+
     pdfs = print_sheets([[lay_out(printable(sheet), sides)]]).pdfs
     return [Rendered(f"-{side}.pdf", pdfs[side]) for side in sides]
 
 
 def _json(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
+    from workbook.render_json import render_json
+
     return [Rendered(".json", render_json(sol).encode())]
 
 
 def _interactive(sol: Solution, sheet: Sheet, sides) -> list[Rendered]:
     from workbook.render_interactive import render_interactive
+
     return [Rendered("-interactive.html", render_interactive(sol, sheet).encode())]
 
 

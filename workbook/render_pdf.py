@@ -11,6 +11,7 @@ putting PDFs together (binding.py) and files.
 """
 
 import os
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -35,8 +36,94 @@ def write_pdf(doc) -> bytes:
         return doc.write_pdf()
 
 
+# WeasyPrint opens Pango, HarfBuzz, fontconfig and GObject when it is imported (text/ffi.py),
+# trying several names for each library, most of them other systems' ('libpango-1.0-0' for
+# Windows, '.dylib' for macOS), with cffi's ffi.dlopen. A name that is not a file the dynamic
+# loader opens goes to ctypes.util.find_library, which on Linux runs `ldconfig -p`, then gcc and
+# ld: about 22 lookups, three child processes each, for every process that imports WeasyPrint
+# (each `build` and `exam` worker too). Those lookups end in the soname the loader opens anyway
+# (find_library returns a soname, and cffi dlopens it), so while WeasyPrint is imported each of
+# its names is answered with the library's soname, opened directly. When a soname does not open
+# (another system, another ABI version), that library's name gets WeasyPrint's own lookup: the
+# original find_library, once. (WEASYPRINT_DLL_DIRECTORIES is Windows-only: os.add_dll_directory.)
+_SONAMES = {  # the name find_library is asked for on Linux -> the library's soname
+    "gobject-2.0": "libgobject-2.0.so.0",
+    "pango-1.0": "libpango-1.0.so.0",
+    "harfbuzz": "libharfbuzz.so.0",
+    "harfbuzz-subset": "libharfbuzz-subset.so.0",  # optional for WeasyPrint
+    "harfbuzz-vector": "libharfbuzz-vector.so.0",  # optional for WeasyPrint
+    "fontconfig": "libfontconfig.so.1",
+    "pangoft2-1.0": "libpangoft2-1.0.so.0",
+}
+_ALIASES = {  # every name WeasyPrint 70 tries for a library -> its name above (a new one: the original lookup)
+    alias: name
+    for name, aliases in {
+        "gobject-2.0": ("libgobject-2.0-0", "gobject-2.0-0", "libgobject-2.0.so.0", "libgobject-2.0.0.dylib",
+                        "libgobject-2.0-0.dll"),
+        "pango-1.0": ("libpango-1.0-0", "pango-1.0-0", "libpango-1.0.so.0", "libpango-1.0.dylib",
+                      "libpango-1.0-0.dll"),
+        "harfbuzz": ("libharfbuzz-0", "harfbuzz-0.0", "libharfbuzz.so.0", "libharfbuzz.0.dylib", "libharfbuzz-0.dll"),
+        "harfbuzz-subset": ("libharfbuzz-subset-0", "harfbuzz-subset-0.0", "libharfbuzz-subset.so.0",
+                            "libharfbuzz-subset.0.dylib", "libharfbuzz-subset-0.dll"),
+        "harfbuzz-vector": ("libharfbuzz-vector-0", "harfbuzz-vector-0.0", "libharfbuzz-vector.so.0",
+                            "libharfbuzz-vector.0.dylib", "libharfbuzz-vector-0.dll"),
+        "fontconfig": ("libfontconfig-1", "fontconfig-1", "libfontconfig.so.1", "libfontconfig.1.dylib",
+                       "libfontconfig-1.dll"),
+        "pangoft2-1.0": ("libpangoft2-1.0-0", "pangoft2-1.0-0", "libpangoft2-1.0.so.0", "libpangoft2-1.0.dylib",
+                         "libpangoft2-1.0-0.dll"),
+    }.items()
+    for alias in (name, *aliases)
+}
+
+
+def _library_finder(original):
+    """ctypes.util.find_library for WeasyPrint's libraries: the soname when it opens, else the
+    original lookup (once per library); any other name goes to the original."""
+    import ctypes
+
+    found: dict = {}
+
+    def find_library(name):
+        library = _ALIASES.get(name)
+        if library is None:
+            return original(name)
+        if library not in found:
+            try:
+                ctypes.CDLL(_SONAMES[library])
+                found[library] = _SONAMES[library]
+            except OSError:
+                found[library] = original(library)
+        return found[library]
+
+    return find_library
+
+
+@contextmanager
+def _libraries_by_soname():
+    """While WeasyPrint is imported (on Linux), its libraries are found without child processes."""
+    if not sys.platform.startswith("linux"):
+        yield
+        return
+    import ctypes.util
+
+    original = ctypes.util.find_library
+    ctypes.util.find_library = _library_finder(original)
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = original
+
+
+def import_weasyprint():
+    """The weasyprint module, imported once per process with its libraries found directly."""
+    if "weasyprint" not in sys.modules:
+        with _libraries_by_soname():
+            import weasyprint  # noqa: F401
+    return sys.modules["weasyprint"]
+
+
 def _weasyprint():
-    import weasyprint
+    weasyprint = import_weasyprint()
     from weasyprint.urls import URLFetcher
 
     class RefuseAll(URLFetcher):
@@ -67,6 +154,7 @@ def _shared():
     cache (the boards' grid pictures repeat from sheet to sheet: each is read once, not per
     sheet). Together they take about a tenth off a sheet's layout in a class set."""
     if not _process:
+        import_weasyprint()
         from weasyprint.text.fonts import FontConfiguration
         _process.update(fonts=FontConfiguration(), images={})
     return _process["fonts"], _process["images"]
@@ -96,6 +184,7 @@ def lay_out(printable, wanted=SIDES) -> LaidOut:
     """A render_html.Printable -> its pages for the sides `wanted`. A pair is laid out once;
     each page is split into what both sides show and each side's own boxes (render_html marks
     them), so both sides have the same pages by construction and what they share is drawn once."""
+    import_weasyprint()
     from weasyprint.document import Page
 
     if len(printable.htmls) == 2:
