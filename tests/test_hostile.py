@@ -128,6 +128,13 @@ def test_a_title_never_becomes_a_live_cloze_field(tmp_path):
         assert "&#123;1:SHORTANSWER:=a&#125; Midterm &#125;&#123;" in text
 
 
+def test_a_slash_in_the_exam_name_makes_no_nested_category(tmp_path):
+    out = tmp_path / "exam"
+    assert moodle_exam(out, "--name", "Mid/term").exit_code == 0
+    category = ET.parse(out / "moodle.xml").getroot().find("question/category/text").text
+    assert category == "$course$/top/Mid//term"
+
+
 # --- valid files, always ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("option", ["--name", "--title"])
@@ -186,6 +193,7 @@ def test_a_preset_with_few_problems_says_so_and_the_manifest_shows_who_shares(tm
 @pytest.mark.parametrize("args, words", [
     (["exam", "token-choice-5x6", "--variants", "1", "--font-size", "nan"], "not a number"),
     (["check", "10JP-82M", "/dev/null", "--abs-tol", "nan"], "not a number"),
+    (["exam", "sizing-mixtral-8x7b", "--variants", "1", "--template-dir", "/nonexistent-x" + "y" * 200], "y" * 40),
     (["exam", "token-choice-5x6", "--variants", "1", "--name", "x" * 300], "at most 100"),
     (["generate", "token-choice-5x6", "--experts", "8", "--top-k", "4"], "hand-friendly"),
     (["solve", "x" * 5000], "unknown preset"),
@@ -205,3 +213,35 @@ def test_standard_output_on_a_full_device_is_one_line(tmp_path):
                               stderr=subprocess.PIPE, text=True, timeout=60)
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == ["Error: cannot write the output: No space left on device"]
+
+
+def test_our_own_messages_keep_their_apostrophes(tmp_path):
+    """Only click's quotes of a refused value are cut; a message of ours with an apostrophe is whole."""
+    out = tmp_path / "exam"
+    out.mkdir()
+    (out / "moodle.xml").write_text("by hand")
+    line = one_line_error(moodle_exam(out, "--force"), 1)
+    assert line.endswith("(--force replaces only an earlier run's own files)")
+
+
+@pytest.mark.parametrize("template, words", [
+    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "longer than"),
+    ("{{ 'x' * 10**10 }}", "repeating"),
+    ("{{ sheet.code|center(3000000000) }}", "width"),
+    ("{{ sheet.sections[0].title.ljust(10**10) }}", "unsafe"),
+    ("{% set ns = namespace(v=none) %}{% for s in sheet.sections %}{% for b in s.boards %}{% for r in b.panels %}"
+     "{% for p in r %}{% if p and p.cells is defined %}{% for l in p.cells %}{% for c in l %}"
+     "{% if c.value is not none and ns.v is none %}{% set ns.v = c.value %}{% endif %}{% endfor %}{% endfor %}"
+     "{% endif %}{% endfor %}{% endfor %}{% endfor %}{% endfor %}{{ ns.v.subs('z', '__import__(\"os\")') }}",
+     "unsafe"),
+])
+def test_a_template_can_neither_hang_nor_reach_python_through_the_values(tmp_path, monkeypatch, template, words):
+    import workbook.render_html as render_html
+
+    monkeypatch.setattr(render_html, "RENDER_SECONDS", 2)
+    folder = tmp_path / "school"
+    folder.mkdir()
+    (folder / "worksheet.html").write_text(template)
+    line = one_line_error(run("exam", "token-choice-5x6", "--variants", "1", "--template-dir", folder,
+                              "--out", tmp_path / "exam", "--jobs", "1"), 2)
+    assert words in line

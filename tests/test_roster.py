@@ -193,7 +193,13 @@ def test_a_name_with_a_control_character_is_refused(tmp_path, cell, what, code):
 
 
 def test_an_id_with_a_control_character_is_refused(tmp_path):
-    refused(write(tmp_path, 'name,id\nAda,1\nAlan,"1\n8"\n'), "student 2", "the id '1\\n8'", "(U+000A)")
+    refused(write(tmp_path, 'name,id\nAda,1\nAlan,1\x078\n'), "student 2", "the id '1\\x078'", "(U+0007)")
+
+
+def test_a_cell_running_over_lines_is_refused_naming_where_its_quote_opens(tmp_path):
+    """A stray quote would fold the rest of the class into one student."""
+    refused(write(tmp_path, 'name,id\n"Ann,1\nBob,2\nCarl,3\nDee,4\n'), "line 2", "runs on to line 5")
+    refused(write(tmp_path, 'name,id\nAda,1\nAlan,"1\n8"\n'), "line 3", "runs on to line 4")
 
 
 def test_the_example_message(tmp_path):

@@ -180,17 +180,78 @@ def test_a_device_is_written_through_never_replaced(tmp_path):
         write_file(tmp_path, b"x")
 
 
-def test_a_link_to_a_file_replaces_that_file(tmp_path):
+def test_a_link_is_refused_unless_the_system_keeps_it(tmp_path):
+    """A planted link (even a dangling one) never sends the file elsewhere, nor makes folders
+    along it; /dev/stdout is written through, appending, never renamed over."""
     target = tmp_path / "real.toml"
     target.write_text("old")
     link = tmp_path / "mine.toml"
     link.symlink_to(target)
-    write_file(link, b"new")
-    assert link.is_symlink() and target.read_bytes() == b"new"
+    with pytest.raises(OutputError, match="is a link"):
+        write_file(link, b"new")
+    dangling = tmp_path / "dang.toml"
+    dangling.symlink_to(tmp_path / "elsewhere" / "deep" / "x.toml")
+    with pytest.raises(OutputError, match="is a link"):
+        write_file(dangling, b"new")
+    assert target.read_text() == "old" and not (tmp_path / "elsewhere").exists()
+    log = tmp_path / "log.txt"
+    log.write_text("precious\n")
+    script = ("import sys; from pathlib import Path; from workbook.write import write_file; "
+              "write_file(Path('/dev/stdout'), b'answers\\n')")
+    with open(log, "a") as out:
+        subprocess.run([sys.executable, "-c", script], stdout=out, check=True)
+    assert log.read_text() == "precious\nanswers\n"
 
 
 def test_an_earlier_versions_temporary_files_are_cleaned(tmp_path):
+    """Only those of the names written now: a .part file of another tool's stays."""
     (tmp_path / ".keys.pdf.a1b2_c3d.part").write_bytes(b"half")
+    (tmp_path / ".notes.pdf.a1b2_c3d.part").write_bytes(b"someone else's")
     (tmp_path / ".notes.part").write_bytes(b"someone else's")
-    write_all(tmp_path, [("a.pdf", b"A")])
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".notes.part", "a.pdf"]
+    write_all(tmp_path, [("keys.pdf", b"K")])
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".notes.part", ".notes.pdf.a1b2_c3d.part", "keys.pdf"]
+
+
+def test_a_set_that_cannot_all_move_in_is_undone_whole(tmp_path, monkeypatch):
+    """A rename that fails half-way (an immutable file, a sticky folder): the old set stands."""
+    import workbook.write as write
+
+    write_all(tmp_path, [("a.pdf", b"old A"), ("b.pdf", b"old B"), ("c.pdf", b"old C")], record=True)
+    real = os.replace
+
+    def failing(src, dst):
+        if str(dst).endswith("c.pdf") and "files" in str(src):
+            raise PermissionError(1, "Operation not permitted")
+        return real(src, dst)
+
+    monkeypatch.setattr(write.os, "replace", failing)
+    with pytest.raises(OutputError, match="not permitted"):
+        write_all(tmp_path, [("a.pdf", b"new A"), ("b.pdf", b"new B"), ("c.pdf", b"new C")], record=True)
+    monkeypatch.setattr(write.os, "replace", real)
+    assert [(tmp_path / n).read_bytes() for n in ("a.pdf", "b.pdf", "c.pdf")] == [b"old A", b"old B", b"old C"]
+    assert set(recorded(tmp_path)) == {"a.pdf", "b.pdf", "c.pdf"}
+    assert not any(p.name.startswith(STAGING) for p in tmp_path.iterdir())
+    write_all(tmp_path, [("a.pdf", b"new A")])
+    assert (tmp_path / "a.pdf").read_bytes() == b"new A"
+
+
+def test_a_killed_set_that_cannot_be_finished_is_undone_by_the_next_run(tmp_path, monkeypatch):
+    import workbook.write as write
+
+    write_all(tmp_path, [("a.pdf", b"old A"), ("b.pdf", b"old B")])
+    staging = _staged(tmp_path, _dead_pid(), [("a.pdf", b"new A"), ("b.pdf", b"new B")], committed=True)
+    (staging / "old").mkdir()
+    os.replace(tmp_path / "a.pdf", staging / "old" / "a.pdf")  # killed after a.pdf moved in
+    os.replace(staging / "files" / "a.pdf", tmp_path / "a.pdf")
+    real = os.replace
+
+    def failing(src, dst):
+        if str(src).endswith("files/b.pdf"):
+            raise PermissionError(1, "Operation not permitted")
+        return real(src, dst)
+
+    monkeypatch.setattr(write.os, "replace", failing)
+    write.recover(tmp_path)
+    monkeypatch.setattr(write.os, "replace", real)
+    assert (tmp_path / "a.pdf").read_bytes() == b"old A" and (tmp_path / "b.pdf").read_bytes() == b"old B"
+    assert not staging.exists()

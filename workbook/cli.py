@@ -73,8 +73,18 @@ class FiniteRange(click.FloatRange):
         return number
 
 
+class Interrupted(BaseException):
+    """Ctrl-C, carried past click (whose own handling would print a blank line first)."""
+
+
 class OneLineGroup(click.Group):
     """Every error, click's own included, as one line 'Error: ...'; never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise Interrupted() from None
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         args = list(sys.argv[1:] if args is None else args)
@@ -86,9 +96,10 @@ class OneLineGroup(click.Group):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             sys.stdout.flush()
-        except click.ClickException as err:
-            _fail(_short_quotes(err.format_message()), err.exit_code)
-        except (click.Abort, KeyboardInterrupt):
+        except click.ClickException as err:  # click's own usage messages quote a value whole: cut it
+            message = err.format_message()
+            _fail(_short_quotes(message) if isinstance(err, click.UsageError) else message, err.exit_code)
+        except (click.Abort, KeyboardInterrupt, Interrupted):
             _fail("interrupted", 130, at_once=True)
         except Terminated:
             _fail("stopped (SIGTERM)", 143, at_once=True)
@@ -396,7 +407,7 @@ def answers(code, out, force):
     if out is None:
         click.echo(text, nl=False)
         return
-    if out.is_file() and not force:  # a device or a FIFO holds no answers: written through
+    if out.is_file() and not out.is_symlink() and not force:  # a device, a FIFO, /dev/stdout: written through
         raise click.ClickException(f"{quoted(out)} exists and may hold your answers: use --force to replace it")
     if not out.name:
         raise BadInput("--out needs a file name")

@@ -11,6 +11,7 @@ import signal
 
 
 def _early(signum, frame):
+    os.write(2, b"Error: interrupted\n" if signum == signal.SIGINT else b"Error: stopped (SIGTERM)\n")
     os._exit(128 + signum)
 
 

@@ -3,6 +3,8 @@
 Leaves out: any printing or exit codes.
 """
 
+import os
+
 
 class WorkbookError(Exception):
     """A problem the user can fix; the message is one line naming it."""
@@ -34,10 +36,15 @@ QUOTE_LIMIT = 80
 
 def quoted(text, limit: int = QUOTE_LIMIT) -> str:
     """What an error refuses, quoted and cut to its first `limit` characters, on one line:
-    'a' * 100 -> "'aaa…aaa…'" (80 characters and an ellipsis); control characters are escaped."""
+    'a' * 100 -> "'aaa…aaa…'" (80 characters and an ellipsis); control characters are escaped.
+    A path keeps its last `limit` characters instead, so that its file name shows:
+    Path('/very/long/…/class.csv') -> "'…/long/class.csv'"."""
+    is_path = isinstance(text, os.PathLike)
     text = str(text)
-    cut = text[:limit]
-    shown = repr(cut)
-    if len(text) > limit:
-        shown = shown[:-1] + "…" + shown[-1]
-    return shown
+    if len(text) <= limit:
+        return repr(text)
+    if is_path:
+        shown = repr(text[-limit:])
+        return shown[0] + "…" + shown[1:]
+    shown = repr(text[:limit])
+    return shown[:-1] + "…" + shown[-1]

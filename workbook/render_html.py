@@ -7,13 +7,19 @@ is on; CSS is inlined; nothing is fetched. Leaves out: PDF (render_pdf.py).
 """
 
 import base64
+import dataclasses
 import mimetypes
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.runtime import LoopContext
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.utils import Namespace
 
 from workbook import __version__
 from workbook.drawing import draw_board
@@ -30,20 +36,77 @@ class TemplateProblem(SpecError):
     """A school's own template that does not render; the message names the template and line."""
 
 
+
+
+def _plain(obj) -> bool:
+    """The plain data a template reads: the sheet and its parts, the drawn boards (dataclasses of
+    this package), never the exact values behind them."""
+    return dataclasses.is_dataclass(obj) and not isinstance(obj, type) and type(obj).__module__.startswith("workbook.")
+
+
+_STR_METHODS = frozenset({"upper", "lower", "title", "capitalize", "strip", "lstrip", "rstrip", "startswith",
+                          "endswith", "split", "isdigit"})
+_DICT_METHODS = frozenset({"items", "keys", "values", "get"})
+MAX_REPEAT = 10_000          # 'x' * n and [..] * n in a template
+MAX_OUTPUT = 32 << 20        # characters a template may write
+RENDER_SECONDS = 20          # a school's template that takes longer is stopped
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox, narrowed to what a sheet's template needs: the fields of the
+    sheet's plain data and a few string and dict methods. No method of any other object (the
+    exact values behind the answers are sympy objects, whose methods can evaluate text), no huge
+    repetition or power."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def is_safe_attribute(self, obj, attr, value):
+        if not super().is_safe_attribute(obj, attr, value):
+            return False
+        if _plain(obj) or isinstance(obj, (Namespace, LoopContext)):  # fields, namespace(), loop.index
+            return not callable(value) or (isinstance(obj, LoopContext) and attr == "cycle")
+        if isinstance(obj, str):
+            return attr in _STR_METHODS
+        if isinstance(obj, dict):
+            return attr in _DICT_METHODS
+        return False
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "*" and any(isinstance(a, (str, list, tuple)) for a in (left, right)):
+            count = right if isinstance(left, (str, list, tuple)) else left
+            if isinstance(count, int) and abs(count) > MAX_REPEAT:
+                raise SecurityError(f"repeating something {count} times is more than a sheet needs")
+        if operator == "**" and isinstance(right, (int, float)) and abs(right) > 64:
+            raise SecurityError(f"a power of {right} is more than a sheet needs")
+        return super().call_binop(context, operator, left, right)
+
+
+def _bounded(filter_function, limit: int = 1000):
+    """A width filter (center, indent, wordwrap, truncate) refusing widths over `limit`."""
+    def run(value, width=80, *args, **kwargs):
+        if isinstance(width, int) and abs(width) > limit:
+            raise SecurityError(f"a width of {width} is more than a sheet needs")
+        return filter_function(value, width, *args, **kwargs)
+    return run
+
+
 @lru_cache(maxsize=None)
 def environment(template_dir: str = "") -> jinja2.Environment:
     """The package's templates; a school's own folder, when given, overrides any of them.
 
-    Sandboxed (Jinja2's immutable sandbox): a template reads the values it is given and calls the
-    documented helpers (draw, embed), and nothing else: no attributes starting with '_', no
-    changing what it is given, no Python reached through a function's globals."""
+    Sandboxed (_Sandbox, Jinja2's immutable sandbox narrowed): a template reads the values it is
+    given and calls the documented helpers (draw, embed), and nothing else: no attributes
+    starting with '_', no method of the values behind the answers, no changing what it is given,
+    no Python reached through a function's globals."""
     loaders = [jinja2.FileSystemLoader(template_dir)] if template_dir else []
-    env = ImmutableSandboxedEnvironment(
+    env = _Sandbox(
         loader=jinja2.ChoiceLoader(loaders + [jinja2.FileSystemLoader(str(resource_dir("templates")))]),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     for name in ("lipsum", "cycler", "joiner"):  # not among the documented helpers
         env.globals.pop(name, None)
+    for name in ("center", "indent", "wordwrap", "truncate"):
+        env.filters[name] = _bounded(env.filters[name])
     env.globals["embed"] = lambda name: _data_uri(Path(template_dir or resource_dir("templates")), name)
     return env
 
@@ -96,9 +159,38 @@ def render_html(sheet: Sheet, answer_key: bool = False, template_dir: str = "", 
 
 def _render(sheet: Sheet, answer_key: bool, template_dir: str, pair: bool) -> str:
     template = environment(template_dir).get_template("key.html" if answer_key or pair else "worksheet.html")
-    return template.render(sheet=sheet, page_size=PAGE_SIZES[sheet.paper], version=__version__,
-                           drawn=sheet.revision >= DRAWN, draw=draw_board, answer_key=answer_key or pair,
-                           pair=pair, labels=SIDE_LABELS)
+    values = dict(sheet=sheet, page_size=PAGE_SIZES[sheet.paper], version=__version__,
+                  drawn=sheet.revision >= DRAWN, draw=draw_board, answer_key=answer_key or pair,
+                  pair=pair, labels=SIDE_LABELS)
+    if not template_dir:
+        return template.render(**values)
+    with _time_limit(RENDER_SECONDS):  # a school's template: bounded in time and in size
+        parts, size = [], 0
+        for piece in template.generate(**values):
+            size += len(piece)
+            if size > MAX_OUTPUT:
+                raise SecurityError(f"it writes more than {MAX_OUTPUT >> 20} million characters")
+            parts.append(piece)
+        return "".join(parts)
+
+
+@contextmanager
+def _time_limit(seconds: int):
+    """Stop what runs inside after `seconds` (main thread only: elsewhere, no limit)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SecurityError(f"it took longer than {seconds} s to render")
+
+    before = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, before)
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,8 @@ def render_moodle(exam: str, plan, paper: str = "a4", options: dict | None = Non
     options = options or {}
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>",
            '  <question type="category">',
-           f"    <category><text>$course$/top/{escape(exam)}</text></category>",
+           # Moodle reads '/' as a category separator and '//' as a slash in a name
+           f"    <category><text>$course$/top/{escape(exam.replace('/', '//'))}</text></category>",
            '    <info format="html"><text></text></info>',
            "  </question>"]
     for a in plan:

@@ -116,8 +116,19 @@ def _split(path: Path, text: str) -> list[list[str]]:
     counts = {d: first.count(d) for d in (",", ";", "\t")}
     delimiter = max(counts, key=counts.get) if any(counts.values()) else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows = []
     try:  # a header and one student too many are enough to refuse a roster that is too long
-        return list(itertools.islice((r for r in reader if any(cell.strip() for cell in r)), MAX_STUDENTS + 2))
+        while len(rows) < MAX_STUDENTS + 2:
+            line = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                break
+            if any("\n" in cell for cell in row):  # a quote opened and closed lines later
+                raise RosterError(f"roster {_q(path)}, line {line}: a quote (\") opens a cell that runs on "
+                                  f"to line {reader.line_num}: close it, or remove it")
+            if any(cell.strip() for cell in row):
+                rows.append(row)
+        return rows
     except csv.Error as err:
         if "field limit" in str(err):
             err = f"a cell is longer than {csv.field_size_limit()} characters (a quote left open?)"

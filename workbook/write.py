@@ -13,6 +13,7 @@ or removes only files in that record and unchanged since. write_file writes one 
 """
 
 import errno
+import glob
 import hashlib
 import json
 import os
@@ -57,12 +58,13 @@ def write_all(out_dir: Path, files: list[tuple[str, bytes]], remove: tuple[str, 
     if record:
         files = list(files) + [(RECORD, _record_bytes(files))]
     names = [_relative(name) for name, _ in files]
-    for name in names:
-        _check_target(out_dir, name)
     mode = 0o666 & ~_umask()  # what open() would give; mkstemp's own 0600 would hide files from others
-    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING}{os.getpid()}-", dir=out_dir))
-    committed = False
+    staging, committed = None, False
     try:
+        for name in names:
+            _check_target(out_dir, name)
+            _drop_old_part(out_dir, name)
+        staging = Path(tempfile.mkdtemp(prefix=f"{STAGING}{os.getpid()}-", dir=out_dir))
         for name, (_, data) in zip(names, files):
             path = staging / "files" / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -76,13 +78,28 @@ def write_all(out_dir: Path, files: list[tuple[str, bytes]], remove: tuple[str, 
         with _signals_held():  # Ctrl-C or SIGTERM waits for the set to be in place
             os.replace(journal, staging / JOURNAL)  # the commit: from here on the new set stands
             committed = True
-            _apply(out_dir, staging)
+            try:
+                _apply(out_dir, staging)
+            except OSError:
+                _undo(out_dir, staging)  # the old set back, as it was; nothing of the new one
+                committed = False
+                raise
     except OSError as err:
         raise OutputError(f"cannot write into {quoted(out_dir)}: {err.strerror or err}") from None
     finally:
-        if not committed:
+        if staging is not None and not committed:
             shutil.rmtree(staging, ignore_errors=True)
     return [out_dir / name for name in names if str(name) != RECORD]
+
+
+def _drop_old_part(out_dir: Path, rel: PurePosixPath) -> None:
+    """An earlier version's temporary file for this very name ('.keys.pdf.a1b2c3d4.part'), left by
+    an interrupted run: removed, as the next run of that version would have."""
+    folder = Path(out_dir) / rel.parent
+    if folder.is_dir() and _inside(out_dir, folder):
+        for part in folder.glob(f".{glob.escape(rel.name)}.*.part"):
+            if _OLD_PART.fullmatch(part.name) and part.is_file() and not part.is_symlink():
+                part.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -102,40 +119,68 @@ def _signals_held():
 
 
 def recover(out_dir: Path) -> None:
-    """Finish a committed set that a killed run left staged in out_dir, and delete uncommitted
-    ones; staging folders of runs still alive are left alone."""
+    """Finish a committed set that a killed run left staged in out_dir (or, if it cannot be
+    finished, put the old set back), and delete uncommitted ones; staging folders of runs still
+    alive are left alone. OutputError when neither can be done: the staging folder is kept, and
+    the folder is not written into until that is sorted out."""
     try:
         entries = [p for p in Path(out_dir).iterdir() if p.name.startswith(STAGING)]
     except OSError:
         return
-    for part in Path(out_dir).glob(".*.part"):  # an earlier version's temporary files (mkstemp's 8 characters)
-        if _OLD_PART.fullmatch(part.name) and part.is_file() and not part.is_symlink():
-            part.unlink(missing_ok=True)
     for staging in entries:
         if staging.is_symlink() or not staging.is_dir() or _alive(staging.name):
             continue
         if (staging / JOURNAL).is_file():
             try:
                 _apply(Path(out_dir), staging)
-            except (OSError, ValueError, OutputError):
-                pass  # what cannot be finished is left for the user to see, and the staging removed
+            except (OSError, ValueError, KeyError, OutputError):
+                try:
+                    _undo(Path(out_dir), staging)
+                except (OSError, ValueError, KeyError, OutputError) as err:
+                    raise OutputError(f"an interrupted run in {quoted(out_dir)} could not be finished or undone "
+                                      f"({err}); its files are kept in {quoted(staging.name)}") from None
         shutil.rmtree(staging, ignore_errors=True)
 
 
 def _apply(out_dir: Path, staging: Path) -> None:
-    """Move the committed files into place, delete what the journal removes, drop the staging."""
+    """Move the committed files into place, each file it replaces (and each it removes) first set
+    aside in the staging folder's old/ so that _undo can put it back; then drop the staging."""
     journal = json.loads((staging / JOURNAL).read_text())
     for name in journal["files"]:
         source = staging / "files" / name
         if source.is_file():  # a file moved already by an interrupted apply is not there any more
             rel = _relative(name)
             _make_parents(out_dir, rel)
+            _set_aside(out_dir, staging, rel)
             os.replace(source, out_dir / rel)
     for name in journal["remove"]:
-        path = out_dir / _relative(name)
+        rel = _relative(name)
+        path = out_dir / rel
         if _inside(out_dir, path.parent) and path.is_file() and not path.is_symlink():
-            path.unlink()
+            _set_aside(out_dir, staging, rel)
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def _set_aside(out_dir: Path, staging: Path, rel: PurePosixPath) -> None:
+    path, old = Path(out_dir) / rel, staging / "old" / rel
+    if os.path.lexists(path) and not old.exists():
+        old.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, old)
+
+
+def _undo(out_dir: Path, staging: Path) -> None:
+    """Put the old set back after a failed or interrupted apply: the new files that moved in go
+    back to the staging folder, the old ones set aside return."""
+    journal = json.loads((staging / JOURNAL).read_text())
+    for name in journal["files"] + journal["remove"]:
+        rel = _relative(name)
+        path, new, old = Path(out_dir) / rel, staging / "files" / rel, staging / "old" / rel
+        if name in journal["files"] and not new.exists() and os.path.lexists(path):
+            new.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, new)
+        if old.exists() or old.is_symlink():
+            os.replace(old, path)
+    (staging / JOURNAL).unlink(missing_ok=True)
 
 
 def _alive(staging_name: str) -> bool:
@@ -194,28 +239,34 @@ def _check_target(out_dir: Path, rel: PurePosixPath) -> None:
 
 
 def write_file(path: Path, data: bytes) -> Path:
-    """One file a user named: replaced whole (through a temporary file beside it); a device or a
-    FIFO is written through, never renamed over; a folder or a socket is refused."""
+    """One file a user named: replaced whole (through a staging folder beside it). A device, a
+    FIFO, or a link kept by the system (/dev/stdout, /proc/self/fd/1) is written through, never
+    renamed over; any other link is refused (in a shared folder, a link planted where your file
+    goes would send it elsewhere), and so are a folder and a socket."""
     path = Path(path)
     try:
-        st = os.stat(path)  # follows a link: a link to a file replaces that file
+        st = os.lstat(path)
     except FileNotFoundError:
         st = None
     except OSError as err:
         raise OutputError(f"cannot write {quoted(path)}: {err.strerror or err}") from None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        if str(path.absolute()).startswith(("/dev/", "/proc/")):
+            return _write_through(path, data)
+        raise OutputError(f"{quoted(path)} is a link: give the file itself (moe-workbook does not write through links)")
     if st is not None and not stat.S_ISREG(st.st_mode):
         if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) or stat.S_ISFIFO(st.st_mode):
             return _write_through(path, data)
         raise OutputError(f"{quoted(path)} is {'a folder' if stat.S_ISDIR(st.st_mode) else 'not a file'}: "
                           "give a file name")
-    target = path.resolve() if path.is_symlink() else path
-    written = write_all(target.parent, [(target.name, data)])
+    written = write_all(path.parent, [(path.name, data)])
     return written[0]
 
 
 def _write_through(path: Path, data: bytes) -> Path:
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # a FIFO nobody reads: refused, not a hang
+        # O_NONBLOCK: a FIFO nobody reads is refused, not a hang; O_APPEND: `>> log` stays a log
+        fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_APPEND)
     except OSError as err:
         why = "nothing reads from it" if err.errno == errno.ENXIO else err.strerror or err
         raise OutputError(f"cannot write {quoted(path)}: {why}") from None
@@ -248,7 +299,7 @@ def recorded(out_dir: Path) -> dict:
         data = json.loads(path.read_text(encoding="utf-8"))
         files = data.get("files", {}) if data.get("written-by") == "moe-workbook" else {}
         return {name: v for name, v in files.items() if isinstance(v, dict) and _safe_name(name)}
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return {}
 
 
