@@ -530,10 +530,23 @@ def build(paper, out):
     from workbook.write import prepare_dir
 
     _library(prepare_dir, out)  # a bad folder fails before minutes of rendering
-    chosen = presets()
+    chosen = tuple(p for p in presets() if _loads(p.exercise))
     with _progress(len(chosen), "Rendering presets") as step:
         files = _library(build_course, paper, chosen, step, os.cpu_count() or 1)
     _write(out, files)
+
+
+def _loads(exercise: str) -> bool:
+    """Whether an exercise's kind loads; an installed kind that does not is skipped with a note
+    (the course is built without its presets) rather than taking the whole build down."""
+    from workbook.kinds import kind
+
+    try:
+        kind(exercise)
+        return True
+    except SpecError as err:
+        click.echo(f"Note: skipped the presets of {exercise}: {err}", err=True)
+        return False
 
 
 @contextmanager

@@ -48,8 +48,9 @@ _folders: list[Path] = []
 
 def add_folder(folder) -> None:
     """Read a teacher's own presets from `folder` too (the command line's --exercises DIR)."""
-    _folders.append(Path(folder))
-    _load.cache_clear()
+    if Path(folder) not in _folders:
+        _folders.append(Path(folder))
+        _load.cache_clear()
 
 
 def folders() -> list[tuple[Path, str]]:

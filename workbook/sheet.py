@@ -6,7 +6,7 @@ Leaves out: the sheet model (layout.py), HTML, CSS and every file format.
 """
 
 from workbook.code import FIRST_SLOTS, slot_of
-from workbook.kinds import kind
+from workbook.kinds import guarded, kind
 from workbook.layout import Section, Sheet, cells
 from workbook.solve import Solution
 
@@ -14,10 +14,11 @@ from workbook.solve import Solution
 def build_sheet(sol: Solution, paper: str = "a4") -> Sheet:
     """Solution -> Sheet: the numbered steps of the exercise, laid out for hand work."""
     exercise = kind(sol.spec.kind)
-    title, sections = exercise.title(sol.spec), exercise.layout(sol)
-    numbered = tuple(Section(i + 1, head, text, tuple(boards)) for i, (head, text, boards) in enumerate(sections))
-    return Sheet(title, sol.code, sol.spec.kind, sol.spec.seed, conventions(sol), hand_work(sol),
-                 numbered, paper, sum(c.blank for c in cells(numbered)), _revision(sol.spec))
+    with guarded(sol.spec.kind, "its sheet (title, layout, conventions, hand_work)"):
+        title, sections = exercise.title(sol.spec), exercise.layout(sol)
+        numbered = tuple(Section(i + 1, head, text, tuple(boards)) for i, (head, text, boards) in enumerate(sections))
+        return Sheet(title, sol.code, sol.spec.kind, sol.spec.seed, conventions(sol), hand_work(sol),
+                     numbered, paper, sum(c.blank for c in cells(numbered)), _revision(sol.spec))
 
 
 def _revision(spec) -> int:

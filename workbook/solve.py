@@ -13,7 +13,7 @@ import numpy as np
 
 from workbook.code import encode
 from workbook.errors import CheckError
-from workbook.kinds import kind
+from workbook.kinds import guarded, kind
 from workbook.problem import Step
 from workbook.spec import Spec
 
@@ -43,9 +43,14 @@ def generate_problem(spec: Spec):
 def solve(spec: Spec, problem=None) -> Solution:
     """Spec -> Solution with every step exact and cross-checked (raises CheckError)."""
     exercise = kind(spec.kind)
-    problem = problem or exercise.generate(spec)
-    steps, floats = tuple(exercise.steps(spec, problem)), exercise.forward(spec, problem)
-    _cross_check(spec, steps, floats)
+    with guarded(spec.kind, "generate()"):
+        problem = problem or exercise.generate(spec)
+    with guarded(spec.kind, "steps()"):
+        steps = tuple(exercise.steps(spec, problem))
+    with guarded(spec.kind, "forward()"):
+        floats = exercise.forward(spec, problem)
+    with guarded(spec.kind, "the check of its steps against forward()"):
+        _cross_check(spec, steps, floats)
     return Solution(spec, encode(spec), problem, steps)
 
 
@@ -60,10 +65,12 @@ def leaves(value):
 
 def _cross_check(spec: Spec, steps, floats: dict) -> None:
     for step in steps:
+        if step.id not in floats:
+            raise CheckError(f"exercise {spec.kind}: forward() has no step {step.id!r} to check the exact one against")
         expected = floats[step.id] if step.id != "dropped" else [floats["dropped"]]
         exact = [float(v) for v in leaves(step.exact)]
         approx = [float(v) for v in leaves(expected)]
         if len(exact) != len(approx) or any(abs(a - b) > TOLERANCE * max(1.0, abs(b))
                                             for a, b in zip(exact, approx)):
-            raise CheckError(f"step {step.id!r}: exact and float computations disagree "
+            raise CheckError(f"exercise {spec.kind}, step {step.id!r}: exact and float computations disagree "
                              f"for variant {encode(spec)} — please report this")

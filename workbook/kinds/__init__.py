@@ -12,9 +12,10 @@ which calls kinds only through this registry.
 
 import importlib
 import re
+from contextlib import contextmanager
 from functools import lru_cache
 
-from workbook.errors import SpecError, quoted
+from workbook.errors import CheckError, SpecError, WorkbookError, quoted
 
 BUILTIN = {
     "token-choice": "workbook.kinds.token_choice",
@@ -86,3 +87,19 @@ def kind(name: str):
 def part(name: str, attribute: str, default=None):
     """An optional part of a kind (MISTAKES, check, carried, contract, SLOTS, ...), or `default`."""
     return getattr(kind(name), attribute, default)
+
+
+@contextmanager
+def guarded(name: str, what: str):
+    """Around a call into kind `name`'s `what`: a third-party kind's own failure (any exception
+    that is not one of ours) becomes one line naming the kind and the part (CheckError); a
+    built-in kind's is a bug of ours and stays as it is."""
+    try:
+        yield
+    except WorkbookError:
+        raise
+    except Exception as err:
+        if is_builtin(name):
+            raise
+        raise CheckError(f"exercise kind {name!r} ({module_name(name)}) failed in {what}: "
+                         f"{type(err).__name__}: {' '.join(str(err).split())[:160]}") from None
