@@ -21,6 +21,7 @@ from workbook.problem import Matrix, Step, as_matrix
 from workbook.spec import GATES, GATE_BASE, Param
 
 _TRIES = 400
+_LEVELS = 4  # scores 0..3 (powers <= 27)
 
 
 @dataclass(frozen=True)
@@ -38,8 +39,16 @@ class GradientProblem:
 
 def generate(spec) -> GradientProblem:
     """Seeded: no tie among a token's top k+1 probabilities, powers <= 27, not every token with the
-    same weights, and over the sheet dL/ds of both signs with no token whose gradients are all zero."""
+    same weights, and over the sheet dL/ds of both signs with no token whose gradients are all zero.
+
+    Top-3 with 2 or more tokens is refused at once: the top 4 of scores 0..3 kept apart are always
+    3, 2, 1, 0, so every token would select 3, 2, 1 and get the same weights."""
     T, E, k, d = spec["tokens"], spec["experts"], spec["top_k"], spec["d_model"]
+    if k + 1 == _LEVELS and T > 1:
+        raise GenerationError(
+            f"could not build a hand-friendly router-gradient problem with these parameters ({_summary(spec)}): "
+            f"a token's top {k + 1} scores in 0..3 kept apart are always 3, 2, 1, 0, so every token would get "
+            f"the same top-{k} weights; top-k {k} takes tokens 1")
     rng = np.random.default_rng(spec.seed)
     for _ in range(_TRIES):
         S = np.array([_row(rng, E, k, spec["gate"]) for _ in range(T)])
@@ -52,7 +61,12 @@ def generate(spec) -> GradientProblem:
         varied = T == 1 or len({tuple(np.round(w, 9)) for w in f["weights"]}) > 1
         if rows_alive and varied and g.min() < -1e-9 and g.max() > 1e-9:
             return problem
-    raise GenerationError(f"could not build a hand-friendly router-gradient problem with T={T}, E={E}, k={k}")
+    raise GenerationError(f"could not build a hand-friendly router-gradient problem with these parameters "
+                          f"({_summary(spec)})")
+
+
+def _summary(spec) -> str:
+    return ", ".join(f"{name}={value}" for name, value in spec.params.items())
 
 
 def _row(rng, E: int, k: int, gate: str) -> np.ndarray:
@@ -62,8 +76,8 @@ def _row(rng, E: int, k: int, gate: str) -> np.ndarray:
         p = np.exp(row * log_base(gate))
         if well_separated(np.sort(p / p.sum())[::-1][:k + 1]):
             return row
-    raise GenerationError(f"could not build a hand-friendly router-gradient problem with E={E}, k={k}: "
-                          f"no token row of {E} scores in 0..3 kept its top {k + 1} apart")
+    raise GenerationError(f"could not build a hand-friendly router-gradient problem with these parameters "
+                          f"(experts={E}, top_k={k}): no token row of {E} scores in 0..3 kept its top {k + 1} apart")
 
 
 def _power(gate: str, n: int):
@@ -207,7 +221,7 @@ TITLE = "Router gradient"
 PARAMS = (
     Param("tokens", "tokens T", 3, 1, 4),
     Param("experts", "experts E", 4, 3, 6),
-    Param("top_k", "experts per token k (k = 1 has no router gradient through w)", 2, 2, 3),
+    Param("top_k", "experts per token k (k = 1 has no router gradient through w; k = 3 takes 1 token)", 2, 2, 3),
     Param("d_model", "model width d (length of δ and of each expert output)", 2, 1, 3),
     Param("gate", "gate function", "softmax3", choices=GATES),
 )

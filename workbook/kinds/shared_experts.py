@@ -8,7 +8,9 @@ changes. The experts are linear maps x W_i (d x d) so the sheet stays about rout
 Leaves out: the FFN inside an expert (routing sheets have it) and the gradient of the bias (none).
 """
 
+import itertools
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import sympy
@@ -16,13 +18,13 @@ from sympy import Rational
 
 from workbook.errors import GenerationError, SpecError
 from workbook.layout import Board, Cell, Grid, blank_grid, given_grid, labels, ordinal
-from workbook.numeric import well_separated
 from workbook.problem import Matrix, Step, as_matrix
 from workbook.spec import Param
 
 SCALE = Rational(5, 2)   # DeepSeek-V3's routed_scaling_factor
 GAMMA = Rational(1, 10)  # bias update speed, large enough to see on paper
-_TRIES = 600
+_TRIES = 600   # whole problems drawn before building one row by row
+_BUILDS = 200  # row-by-row builds (V3 draws biases and rows again until the update moves a token)
 
 
 @dataclass(frozen=True)
@@ -54,28 +56,113 @@ def _top(values, k: int) -> tuple:
 
 
 def generate(spec) -> SharedProblem:
-    """Seeded; no near-tie at any selection; V3: the bias update changes some token's experts."""
+    """Seeded; no near-tie at any selection; V3: the bias update changes some token's experts.
+
+    Whole problems are drawn first (the variants printed so far, unchanged); where that finds none,
+    the problem is built row by row (_construct) from the rows that keep the rules."""
     T, E, K, Ks, d = (spec[n] for n in ("tokens", "experts", "top_k", "shared", "d_model"))
     v3 = spec["variant"] == "v3"
     rng = np.random.default_rng(spec.seed)
+    softmax_ok = None if v3 else _softmax_ok(E, K)
     for _ in range(_TRIES):
         S = rng.integers(-2, 3, size=(T, E))
-        W = tuple(as_matrix(rng.integers(-1, 2, size=(d, d))) for _ in range(Ks + E))
-        X = as_matrix(rng.integers(-2, 3, size=(T, d)))
-        if any(not any(row) for row in X) or any(not any(v for r in w for v in r) for w in W):
+        W = rng.integers(-1, 2, size=(Ks + E, d, d))  # the same numbers as Ks + E draws of d x d
+        X = rng.integers(-2, 3, size=(T, d))
+        if not X.any(axis=1).all() or not W.reshape(Ks + E, -1).any(axis=1).all():
             continue
         bias = tuple(int(b) for b in rng.integers(-2, 3, size=E)) if v3 else ()
-        problem = SharedProblem(X, as_matrix(S), W, bias)
-        f = forward(spec, problem)
-        sel = f["selection"] if v3 else f["probs"]
-        if not all(well_separated(np.sort(r)[::-1][:K + 1]) for r in sel):
+        # The same float tests as forward() makes, on the selection only: most draws fail here.
+        if not (_separated(_sigmoid_rows(S) + np.array(bias, dtype=float) / 10, K + 1) if v3
+                else softmax_ok[_index(S)]).all():
             continue
-        if v3 and not (all(well_separated(np.sort(r)[::-1][:K + 1]) for r in f["selection_new"])
-                       and f["changed"].any()):
+        problem = _problem(X, S, W, bias)
+        if not v3 or _update_ok(spec, problem):
+            return problem
+    return _construct(spec, rng)
+
+
+def _problem(X, S, W, bias) -> SharedProblem:
+    return SharedProblem(as_matrix(X), as_matrix(S), tuple(as_matrix(w) for w in W), bias)
+
+
+def _update_ok(spec, problem: SharedProblem) -> bool:
+    """V3: after the bias update every token's top K+1 is still apart, and some token changes experts."""
+    f = forward(spec, problem)
+    return _separated(f["selection_new"], spec["top_k"] + 1).all() and bool(f["changed"].any())
+
+
+def _construct(spec, rng) -> SharedProblem:
+    """Row by row: every score row from the rows whose own selection keeps its top K+1 apart, every
+    x row and expert matrix from the non-zero ones. V3: the biases are drawn first and the rows kept
+    apart under them; the update must then keep them apart and move some token (bounded tries)."""
+    T, E, K, Ks, d = (spec[n] for n in ("tokens", "experts", "top_k", "shared", "d_model"))
+    v3 = spec["variant"] == "v3"
+    xs, ws = _nonzero(-2, 2, d), _nonzero(-1, 1, d * d)
+    for _ in range(_BUILDS):
+        bias = tuple(int(b) for b in rng.integers(-2, 3, size=E)) if v3 else ()
+        ok = _separated(_affinities(E) + np.array(bias, dtype=float) / 10, K + 1) if v3 else _softmax_ok(E, K)
+        pool = np.flatnonzero(ok)
+        if len(pool) == 0:
             continue
-        return problem
-    raise GenerationError(f"could not build a hand-friendly shared-experts problem ({spec['variant']}, "
-                          f"T={T}, E={E}, top-{K})")
+        S = _all_rows(E)[rng.choice(pool, size=T, replace=len(pool) < T)]
+        W = [ws[i].reshape(d, d) for i in rng.integers(0, len(ws), size=Ks + E)]
+        X = xs[rng.integers(0, len(xs), size=T)]
+        problem = _problem(X, S, W, bias)
+        if not v3 or _update_ok(spec, problem):
+            return problem
+    raise GenerationError(f"could not build a hand-friendly shared-experts problem with these parameters "
+                          f"({', '.join(f'{k}={v}' for k, v in spec.params.items())})")
+
+
+@lru_cache(maxsize=None)
+def _all_rows(n: int, low: int = -2, high: int = 2) -> np.ndarray:
+    """Every row of n integers in low..high, in itertools.product order (read-only)."""
+    rows = np.array(list(itertools.product(range(low, high + 1), repeat=n)), dtype=np.int64).reshape(-1, n)
+    rows.flags.writeable = False
+    return rows
+
+
+def _nonzero(low: int, high: int, n: int) -> np.ndarray:
+    rows = _all_rows(n, low, high)
+    return rows[rows.any(axis=1)]
+
+
+def _index(S: np.ndarray) -> np.ndarray:
+    """Each row of scores in -2..2 -> its position in _all_rows: (-2, ..., -2) -> 0."""
+    return (S + 2) @ (5 ** np.arange(S.shape[1] - 1, -1, -1))
+
+
+def _sigmoid_rows(S: np.ndarray) -> np.ndarray:
+    """The affinities s as forward() computes them."""
+    return 1 / (1 + np.exp(-(S * np.log(3))))
+
+
+@lru_cache(maxsize=None)
+def _affinities(E: int) -> np.ndarray:
+    """s of every row of E scores in -2..2 (by _index)."""
+    s = _sigmoid_rows(_all_rows(E))
+    s.flags.writeable = False
+    return s
+
+
+@lru_cache(maxsize=None)
+def _softmax_ok(E: int, K: int) -> np.ndarray:
+    """For every row of E scores in -2..2 (by _index): do its base-3 probabilities, computed as
+    forward() does, keep their top K+1 apart?"""
+    z = _all_rows(E) * np.log(3)
+    P = np.exp(z - z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    ok = _separated(P, K + 1)
+    ok.flags.writeable = False
+    return ok
+
+
+def _separated(values: np.ndarray, n: int) -> np.ndarray:
+    """numeric.well_separated of each row's n largest values, for many rows at once (the same tests
+    on the same floats): neighbours >= 0.01 apart and in order at 2 decimals."""
+    v = -np.sort(-values, axis=1)[:, :n]
+    r = np.floor(v * 100 + 0.5 + 1e-9) / 100
+    return ((v[:, :-1] - v[:, 1:] >= 0.01 - 1e-12) & (r[:, :-1] > r[:, 1:])).all(axis=1)
 
 
 def steps(spec, problem: SharedProblem):

@@ -1,0 +1,218 @@
+"""Every parameter range the README documents generates: "Sizes that fit a page" (the routing
+exercises) and "Parameters of the other exercises".
+
+Each kind's documented grid is swept: in full where it is small, otherwise every combination of
+its two or three most constraining parameters, with every other parameter cycling through all of
+its documented values (a deterministic sample; expert-parallel's d_model, 1-8192, by a few values
+from either end and the middle). Each combination is either refused up front by make_spec with a
+SpecError, where the README says it is not allowed, or documented as impossible and refused by
+generate in its one standard line naming it, or it generates within a second (CPU) and solves
+(exact steps checked against the NumPy forward pass) with the hand-friendliness contract kept,
+for 3 seeds each.
+"""
+
+import itertools
+import random
+import time
+from fractions import Fraction
+
+import pytest
+
+import test_contract
+import test_kind_expert_parallel
+import test_kind_quantize
+import test_kind_router_gradient
+import test_kind_shared_experts
+import test_kind_sizing
+from workbook.errors import GenerationError, SpecError
+from workbook.solve import generate_problem, solve
+from workbook.spec import make_spec
+
+SEEDS_PER_COMBINATION = 3
+SECONDS = 1.0  # CPU time to generate one variant
+
+GATES = ("softmax3", "softmax2", "softmax")
+BOOLS = (False, True)
+R = lambda low, high: tuple(range(low, high + 1))  # noqa: E731
+
+# The README's documented ranges, parameter by parameter ("Sizes that fit a page" for the routing
+# exercises; "Parameters of the other exercises" for the rest).
+_ROUTING = {"tokens": R(2, 10), "experts": R(2, 8), "d_model": R(1, 4), "d_ff": R(1, 4),
+            "gate": GATES, "ffn": BOOLS}
+RANGES = {
+    "token-choice": _ROUTING | {"top_k": R(1, 5), "renormalize": BOOLS,
+                                "capacity_factor": ("none", "0.5", "0.75", "1.0", "1.25", "1.5", "2.0")},
+    "expert-choice": _ROUTING | {"experts": R(3, 8), "capacity": R(1, 8)},
+    "switch": _ROUTING | {"capacity_factor": ("0.5", "0.75", "1.0", "1.25", "1.5", "2.0"), "jitter": BOOLS},
+    "load-balance": {"tokens": R(4, 10), "experts": R(2, 6), "top_k": R(1, 3)},
+    "shared-experts": {"tokens": R(2, 6), "experts": R(3, 6), "shared": R(1, 2), "top_k": R(1, 3),
+                       "d_model": R(1, 3), "variant": ("deepseekmoe", "v3")},
+    "router-gradient": {"tokens": R(1, 4), "experts": R(3, 6), "top_k": R(2, 3), "d_model": R(1, 3),
+                        "gate": GATES},
+    "sizing": {"config": ("generated", "mixtral-8x7b", "eight-experts")},
+    "quantize": {"experts": R(1, 4), "rows": R(1, 4), "cols": R(1, 6), "bits": ("int8", "int4", "both"),
+                 "model": ("mixtral-8x7b", "deepseek-v3")},
+    "expert-parallel": {"devices": R(2, 4), "experts": R(2, 8), "tokens": R(1, 4), "top_k": R(1, 2),
+                        "d_model": (1, 2, 3, 7, 1024, 4095, 4096, 8191, 8192), "bytes": R(1, 4)},
+}
+# Swept against each other in full; every other parameter cycles. All of them for small grids.
+CROSS = {
+    "token-choice": ("experts", "top_k"),
+    "expert-choice": ("tokens", "capacity"),
+    "switch": ("experts", "capacity_factor"),
+    "load-balance": tuple(RANGES["load-balance"]),
+    "shared-experts": ("tokens", "experts", "top_k", "variant"),
+    "router-gradient": ("tokens", "experts", "top_k"),
+    "sizing": ("config",),
+    "quantize": tuple(RANGES["quantize"]),
+    "expert-parallel": ("devices", "experts", "tokens", "top_k"),
+}
+
+
+def refused(kind: str, p: dict) -> str | None:
+    """Why the README says this combination is not allowed (make_spec must refuse it), or None."""
+    k = p.get("top_k", 1)
+    if kind in ("token-choice", "switch", "expert-choice"):
+        if p["d_model"] == 1 and p["experts"] > 4:
+            return "more than 4 experts need d-model >= 2"
+        if kind == "expert-choice":
+            return "capacity above T - 2" if p["capacity"] > p["tokens"] - 2 else None
+        if k >= p["experts"]:
+            return "top-k of E or more"
+        if k > 4 and p["gate"] != "softmax2":
+            return "top-k above 4 with softmax3 or softmax"
+        if p["capacity_factor"] != "none":
+            c = int(Fraction(p["capacity_factor"]) * k * p["tokens"] / p["experts"])
+            if not 1 <= c <= p["tokens"] - 1:
+                return "C outside 1..T-1"
+        return None
+    if kind in ("load-balance", "shared-experts", "router-gradient", "expert-parallel") and k >= p["experts"]:
+        return "top-k of E or more"
+    if kind == "expert-parallel" and p["experts"] % p["devices"]:
+        return "experts not a multiple of devices"
+    if kind == "quantize" and p["rows"] * p["cols"] < 2:
+        return "a 1 x 1 matrix"
+    return None
+
+
+def impossible(kind: str, p: dict) -> str | None:
+    """What generate must name when the README documents a combination as impossible, or None."""
+    if kind == "router-gradient" and p["top_k"] == 3 and p["tokens"] >= 2:
+        return "top-k 3 takes tokens 1"
+    return None
+
+
+def combinations(kind: str) -> list[dict]:
+    """The crossed parameters in full; each other parameter takes its values in a shuffled cycle,
+    moved on (up to a few times) where that would make the README refuse the combination."""
+    ranges, cross = RANGES[kind], CROSS[kind]
+    rng = random.Random(kind)
+    cycles = {name: itertools.cycle(rng.sample(values, len(values)))
+              for name, values in ranges.items() if name not in cross}
+    out = []
+    for values in itertools.product(*(ranges[name] for name in cross)):
+        fixed = dict(zip(cross, values))
+        for _ in range(60):
+            params = fixed | {name: next(cycle) for name, cycle in cycles.items()}
+            if refused(kind, params) is None:
+                break
+        out.append({name: params[name] for name in ranges})
+    return out
+
+
+def _seeds(kind: str, index: int) -> list[int]:
+    return [1000 * j + index for j in range(SEEDS_PER_COMBINATION)]
+
+
+# Each kind's own contract check, from its tests (exact values).
+CONTRACTS = {kind: test_contract.check_contract for kind in ("token-choice", "expert-choice", "switch", "load-balance")}
+CONTRACTS |= {"shared-experts": test_kind_shared_experts.check_contract,
+              "router-gradient": test_kind_router_gradient.check_contract,
+              "quantize": test_kind_quantize.check_contract, "sizing": test_kind_sizing.check_contract,
+              "expert-parallel": test_kind_expert_parallel.check_expert_parallel}
+
+
+# Documented combinations the routing generator (kinds/routing_generate.py, not changed here)
+# still fails to build for these seeds: {(kind, combination index): (its parameters, [seeds])}.
+# Those seeds are not run (each failure costs up to a second) and the combination is marked
+# xfail; listed so that the rest of the sweep holds, and to be emptied as the generator learns them.
+KNOWN_FAILURES = {
+    ("expert-choice", 17): ("tokens=4 experts=6 d_model=2 d_ff=1 gate=softmax ffn=False capacity=2", [17, 1017, 2017]),
+    ("expert-choice", 26): ("tokens=5 experts=3 d_model=1 d_ff=3 gate=softmax ffn=True capacity=3", [26, 1026, 2026]),
+    ("expert-choice", 35): ("tokens=6 experts=8 d_model=2 d_ff=1 gate=softmax3 ffn=False capacity=4", [35, 1035, 2035]),
+    ("expert-choice", 42): ("tokens=7 experts=6 d_model=2 d_ff=1 gate=softmax ffn=False capacity=3", [42, 1042, 2042]),
+    ("expert-choice", 43): ("tokens=7 experts=7 d_model=4 d_ff=4 gate=softmax2 ffn=True capacity=4", [43, 1043, 2043]),
+    ("expert-choice", 44): ("tokens=7 experts=8 d_model=3 d_ff=2 gate=softmax3 ffn=False capacity=5", [44, 1044, 2044]),
+    ("expert-choice", 48): ("tokens=8 experts=3 d_model=1 d_ff=3 gate=softmax ffn=True capacity=1", [48, 1048, 2048]),
+    ("expert-choice", 51): ("tokens=8 experts=6 d_model=3 d_ff=2 gate=softmax ffn=False capacity=4", [51, 2051]),
+    ("expert-choice", 52): ("tokens=8 experts=8 d_model=2 d_ff=1 gate=softmax3 ffn=False capacity=5", [52, 1052, 2052]),
+    ("expert-choice", 53): ("tokens=8 experts=3 d_model=4 d_ff=4 gate=softmax ffn=True capacity=6", [53, 1053, 2053]),
+    ("expert-choice", 59): ("tokens=9 experts=8 d_model=3 d_ff=2 gate=softmax3 ffn=False capacity=4", [59, 1059, 2059]),
+    ("expert-choice", 60): ("tokens=9 experts=3 d_model=1 d_ff=3 gate=softmax ffn=True capacity=5", [60, 1060, 2060]),
+    ("expert-choice", 61): ("tokens=9 experts=4 d_model=2 d_ff=1 gate=softmax2 ffn=False capacity=6", [61, 1061, 2061]),
+    ("expert-choice", 62): ("tokens=9 experts=5 d_model=4 d_ff=4 gate=softmax3 ffn=True capacity=7", [62, 1062, 2062]),
+    ("expert-choice", 65): ("tokens=10 experts=8 d_model=2 d_ff=1 gate=softmax3 ffn=False capacity=2", [65, 1065, 2065]),
+    ("expert-choice", 68): ("tokens=10 experts=6 d_model=2 d_ff=1 gate=softmax ffn=False capacity=5", [68, 1068, 2068]),
+    ("expert-choice", 69): ("tokens=10 experts=7 d_model=4 d_ff=4 gate=softmax2 ffn=True capacity=6", [69, 1069, 2069]),
+    ("expert-choice", 70): ("tokens=10 experts=8 d_model=3 d_ff=2 gate=softmax3 ffn=False capacity=7", [70, 1070, 2070]),
+    ("expert-choice", 71): ("tokens=10 experts=3 d_model=1 d_ff=3 gate=softmax ffn=True capacity=8", [71, 1071, 2071]),
+    ("token-choice", 29): ("tokens=9 experts=7 d_model=2 d_ff=1 gate=softmax2 ffn=False top_k=5 renormalize=True capacity_factor=1.25",
+                             [29, 2029]),
+    ("token-choice", 32): ("tokens=8 experts=8 d_model=2 d_ff=1 gate=softmax3 ffn=False top_k=3 renormalize=True capacity_factor=1.0",
+                             [32, 1032, 2032]),
+    ("token-choice", 33): ("tokens=10 experts=8 d_model=3 d_ff=3 gate=softmax ffn=True top_k=4 renormalize=False capacity_factor=1.5",
+                             [33, 1033, 2033]),
+}
+
+
+def _summary(params: dict) -> str:
+    return " ".join(f"{name}={value}" for name, value in params.items())
+
+
+CASES = [(kind, i, params) for kind in RANGES for i, params in enumerate(combinations(kind))]
+
+
+@pytest.mark.parametrize("kind, index, params", CASES,
+                         ids=[f"{kind}-{i}" for kind, i, _ in CASES])
+def test_documented_combination_generates_or_is_refused(kind, index, params):
+    why = refused(kind, params)
+    if why is not None:
+        with pytest.raises(SpecError):
+            make_spec(kind, params, 0)
+        return
+    known, skipped = KNOWN_FAILURES.get((kind, index), (_summary(params), []))
+    assert known == _summary(params), "KNOWN_FAILURES is stale: the sample of combinations changed"
+    for seed in _seeds(kind, index):
+        spec = make_spec(kind, params, seed)
+        name = impossible(kind, params)
+        if name is not None:
+            with pytest.raises(GenerationError) as err:
+                generate_problem(spec)
+            message = str(err.value)
+            assert message.startswith(f"could not build a hand-friendly {kind} problem with these parameters")
+            assert name in message and "\n" not in message
+            continue
+        if seed in skipped:
+            continue
+        start = time.process_time()
+        problem = generate_problem(spec)
+        spent = time.process_time() - start
+        assert spent < SECONDS, f"{kind} {params} seed {seed}: generation took {spent:.2f} s"
+        CONTRACTS[kind](solve(spec, problem))
+    if skipped:
+        pytest.xfail(f"the routing generator fails seeds {skipped} of {kind} {params}")
+
+
+def test_the_sample_covers_every_documented_value():
+    """Every combination of the crossed parameters is swept, and every value of every other
+    parameter appears in some combination that is meant to generate."""
+    for kind, ranges in RANGES.items():
+        combos = combinations(kind)
+        allowed = [p for p in combos if refused(kind, p) is None and impossible(kind, p) is None]
+        for name, values in ranges.items():
+            if name in CROSS[kind]:
+                continue
+            missing = set(values) - {p[name] for p in allowed}
+            assert not missing, (kind, name, missing)
+        pairs = {tuple(p[name] for name in CROSS[kind]) for p in combos}
+        assert len(pairs) == len(list(itertools.product(*(ranges[n] for n in CROSS[kind])))), kind
