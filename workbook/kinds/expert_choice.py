@@ -18,8 +18,11 @@ SLOTS = ((1, ()),)
 
 
 def check(v: dict) -> None:
-    """c < T, and c <= T - 2 so that some token is left unchosen."""
+    """E >= 3, c < T, and c <= T - 2 so that some token is left unchosen."""
     check_router(v)
+    if v["experts"] < 3:
+        raise SpecError("expert choice needs 3 or more experts: with 2, the two columns of P rank the "
+                        "tokens in opposite orders, so no token is chosen twice while another is left out")
     c, t = v["capacity"], v["tokens"]
     if c >= t:
         raise SpecError(f"capacity ({c}) must be less than tokens ({t}): "

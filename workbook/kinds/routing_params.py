@@ -4,10 +4,11 @@ Declared once here for the three kind modules: the table drives validation, vari
 messages (spec.py), so it is append only. Leaves out: everything computed from them.
 """
 
+import math
 from fractions import Fraction
 
 from workbook.errors import SpecError
-from workbook.spec import CAPACITY_FACTORS, GATES, MAX_SPREAD, Param
+from workbook.spec import CAPACITY_FACTORS, GATE_BASE, GATES, MAX_SPREAD, Param
 
 COMMON = (
     Param("tokens", "tokens T (rows of X)", 6, 2, 10),
@@ -46,3 +47,13 @@ def check_top_k(v: dict) -> None:
     if k + 1 > distinct:
         raise SpecError(f"top-k ({k}) needs {k + 1} different scores per token, but with "
                         f"{v['gate']} the powers stay <= 81 only for top-k <= {distinct - 1}")
+    if _closest_gap(v["gate"], k) < 0.01:
+        raise SpecError(f"top-k ({k}) with {v['gate']}: the two smallest of a token's top {k + 1} "
+                        f"probabilities would be under 0.01 apart; use top-k <= {k - 1}")
+
+
+def _closest_gap(gate: str, k: int) -> float:
+    """The best a token's top k+1 can do: powers b^0 .. b^k, the two smallest (b - 1) / Σ apart
+    (more experts only make Σ larger). softmax2, k = 6: 1/127 < 0.01."""
+    b = math.e if GATE_BASE[gate] == "e" else GATE_BASE[gate]
+    return (b - 1) / sum(b ** i for i in range(k + 1))
