@@ -203,3 +203,9 @@ def parse_param(kind: str, assignment: str) -> tuple[str, object]:
 def fair_share(spec: Spec):
     """T*k/E for token choice: 6 tokens, top-2, 5 experts -> 12/5."""
     return Fraction(spec["tokens"] * top_k(spec), spec["experts"])
+
+
+def top_k_below_experts(values: dict) -> None:
+    """A kind's check that top-k < E (every expert taking every token routes nothing): SpecError."""
+    if values["top_k"] >= values["experts"]:
+        raise SpecError(f"top-k ({values['top_k']}) must be less than experts ({values['experts']})")

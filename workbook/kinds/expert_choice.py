@@ -6,7 +6,11 @@ Leaves out: token choice (token_choice.py).
 """
 
 from workbook.errors import SpecError
-from workbook.kinds import routing_checks, routing_generate, routing_sheet, routing_steps
+from workbook.kinds.routing_checks import MISTAKES, carried, contract  # noqa: F401 (the kind's parts)
+from workbook.kinds.routing_generate import generate  # noqa: F401
+from workbook.kinds.routing_sheet import conventions, hand_work, layout, page_experts  # noqa: F401
+from workbook.kinds.routing_sheet import describe as title  # noqa: F401
+from workbook.kinds.routing_steps import forward, steps  # noqa: F401
 from workbook.kinds.routing_params import COMMON, check_router
 from workbook.spec import Param
 
@@ -30,16 +34,3 @@ def check(v: dict) -> None:
     if c + 2 > t:
         raise SpecError(f"capacity ({c}) must be at most tokens - 2 ({t - 2}): a sheet needs "
                         "a token that no expert chooses, and with c = T - 1 there is none")
-
-
-generate = routing_generate.generate
-steps = routing_steps.steps
-forward = routing_steps.forward
-title = routing_sheet.describe
-conventions = routing_sheet.conventions
-hand_work = routing_sheet.hand_work
-layout = routing_sheet.layout
-MISTAKES = routing_checks.MISTAKES
-carried = routing_checks.carried
-contract = routing_checks.contract
-page_experts = routing_sheet.page_experts

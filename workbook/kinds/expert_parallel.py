@@ -19,7 +19,7 @@ from workbook.errors import GenerationError, SpecError
 from workbook.figures import load_bars
 from workbook.layout import Board, Cell, Figure, Grid, answer_cell, blank_grid, labels, ordinal
 from workbook.problem import Matrix, Step, as_matrix
-from workbook.spec import Param
+from workbook.spec import Param, top_k_below_experts
 
 _TRIES = 500
 _FORMATS = {1: " (fp8 or int8)", 2: " (bf16 or fp16)", 4: " (fp32)"}
@@ -258,8 +258,7 @@ SLOTS = ((6, ()),)
 
 def check(v: dict) -> None:
     """top-k < E, and E a multiple of the devices."""
-    if v["top_k"] >= v["experts"]:
-        raise SpecError(f"top-k ({v['top_k']}) must be less than experts ({v['experts']})")
+    top_k_below_experts(v)
     if v["experts"] % v["devices"]:
         raise SpecError(f"experts ({v['experts']}) must be a multiple of devices ({v['devices']}): "
                         "each device holds E/D experts")

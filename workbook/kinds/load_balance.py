@@ -15,11 +15,11 @@ import numpy as np
 import sympy
 from sympy import Rational
 
-from workbook.errors import GenerationError, SpecError
+from workbook.errors import GenerationError
 from workbook.figures import load_bars
 from workbook.layout import Board, Cell, Figure, Grid, blank_grid, given_grid, labels, ordinal
 from workbook.problem import Matrix, Step, as_matrix
-from workbook.spec import Param
+from workbook.spec import Param, top_k_below_experts
 
 ALPHA = Rational(1, 100)
 _TRIES = 500
@@ -234,8 +234,4 @@ PARAMS = (
 )
 SLOTS = ((4, ()),)
 
-
-def check(v: dict) -> None:
-    """top-k must be less than the number of experts."""
-    if v["top_k"] >= v["experts"]:
-        raise SpecError(f"top-k ({v['top_k']}) must be less than experts ({v['experts']})")
+check = top_k_below_experts

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from workbook.errors import GenerationError, SpecError
+from workbook.errors import GenerationError
 from workbook.layout import Board, Cell, Grid, blank_grid, given_grid, labels, ordinal
 from workbook.numeric import log_base, well_separated
 from workbook.problem import Matrix, Step, as_matrix
-from workbook.spec import GATES, GATE_BASE, Param
+from workbook.spec import GATES, GATE_BASE, Param, top_k_below_experts
 
 _TRIES = 400
 _LEVELS = 4  # scores 0..3 (powers <= 27)
@@ -227,8 +227,4 @@ PARAMS = (
 )
 SLOTS = ((8, ()),)
 
-
-def check(v: dict) -> None:
-    """top-k must be less than the number of experts."""
-    if v["top_k"] >= v["experts"]:
-        raise SpecError(f"top-k ({v['top_k']}) must be less than experts ({v['experts']})")
+check = top_k_below_experts

@@ -16,10 +16,10 @@ import numpy as np
 import sympy
 from sympy import Rational
 
-from workbook.errors import GenerationError, SpecError
+from workbook.errors import GenerationError
 from workbook.layout import Board, Cell, Grid, blank_grid, given_grid, labels, ordinal
 from workbook.problem import Matrix, Step, as_matrix
-from workbook.spec import Param
+from workbook.spec import Param, top_k_below_experts
 
 SCALE = Rational(5, 2)   # DeepSeek-V3's routed_scaling_factor
 GAMMA = Rational(1, 10)  # bias update speed, large enough to see on paper
@@ -380,8 +380,4 @@ PARAMS = (
 )
 SLOTS = ((9, ()),)
 
-
-def check(v: dict) -> None:
-    """top-k must be less than the number of experts."""
-    if v["top_k"] >= v["experts"]:
-        raise SpecError(f"top-k ({v['top_k']}) must be less than experts ({v['experts']})")
+check = top_k_below_experts

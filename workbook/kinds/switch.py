@@ -5,7 +5,11 @@ Switch is token choice with k = 1: the arithmetic is shared (routing_*); this mo
 exercise. Leaves out: top-k (token_choice.py).
 """
 
-from workbook.kinds import routing_checks, routing_generate, routing_sheet, routing_steps
+from workbook.kinds.routing_checks import MISTAKES, carried, contract  # noqa: F401 (the kind's parts)
+from workbook.kinds.routing_generate import generate  # noqa: F401
+from workbook.kinds.routing_sheet import conventions, hand_work, layout, page_experts  # noqa: F401
+from workbook.kinds.routing_sheet import describe as title  # noqa: F401
+from workbook.kinds.routing_steps import forward, steps  # noqa: F401
 from workbook.kinds.routing_params import CAPACITY, COMMON, check_top_k
 from workbook.spec import CAPACITY_FACTORS, Param
 
@@ -20,14 +24,3 @@ PARAMS = (
 SLOTS = ((2, ()),)
 
 check = check_top_k
-generate = routing_generate.generate
-steps = routing_steps.steps
-forward = routing_steps.forward
-title = routing_sheet.describe
-conventions = routing_sheet.conventions
-hand_work = routing_sheet.hand_work
-layout = routing_sheet.layout
-MISTAKES = routing_checks.MISTAKES
-carried = routing_checks.carried
-contract = routing_checks.contract
-page_experts = routing_sheet.page_experts

@@ -5,7 +5,11 @@ The arithmetic is shared with Switch and expert choice (routing_steps, routing_g
 routing_sheet, routing_checks); this module declares the exercise. Leaves out: Switch (switch.py).
 """
 
-from workbook.kinds import routing_checks, routing_generate, routing_sheet, routing_steps
+from workbook.kinds.routing_checks import MISTAKES, carried, contract  # noqa: F401 (the kind's parts)
+from workbook.kinds.routing_generate import generate  # noqa: F401
+from workbook.kinds.routing_sheet import conventions, hand_work, layout, page_experts  # noqa: F401
+from workbook.kinds.routing_sheet import describe as title  # noqa: F401
+from workbook.kinds.routing_steps import forward, steps  # noqa: F401
 from workbook.kinds.routing_params import CAPACITY, COMMON, check_top_k
 from workbook.spec import Param
 
@@ -18,14 +22,3 @@ PARAMS = COMMON + (
 SLOTS = ((0, ("capacity_factor",)), (3, ()))  # slot 0: the first printed codes, without capacity
 
 check = check_top_k
-generate = routing_generate.generate
-steps = routing_steps.steps
-forward = routing_steps.forward
-title = routing_sheet.describe
-conventions = routing_sheet.conventions
-hand_work = routing_sheet.hand_work
-layout = routing_sheet.layout
-MISTAKES = routing_checks.MISTAKES
-carried = routing_checks.carried
-contract = routing_checks.contract
-page_experts = routing_sheet.page_experts
