@@ -369,7 +369,12 @@ def replacing(out_dir: Path, new_names: list[str], force: bool) -> Replacement:
     new = {str(_relative(n)) for n in new_names}
     for name in present:
         if name in new and name not in unchanged:
-            why = "changed since moe-workbook wrote it" if name in record else "not written by moe-workbook"
+            if name in record:
+                why = "changed since moe-workbook wrote it"
+            elif not record:  # also a folder written before moe-workbook kept its record
+                why = "not written by moe-workbook as far as it can tell (the folder has no record of a run; older versions kept none)"
+            else:
+                why = "not written by moe-workbook"
             raise OutputError(f"{quoted(name)} in {quoted(out_dir)} is {why}: move it away, or choose "
                               "another folder (--force replaces only an earlier run's own files)")
     replaced = tuple(n for n in present if n in new)
