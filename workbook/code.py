@@ -3,7 +3,7 @@
 The code packs the edition (the generator and layout it was printed with), the exercise kind, every parameter (by the kind's table in
 spec.py) and the seed into one integer, written in Crockford base 32 with a Luhn mod-32 check
 character, grouped by four: 'K3F2-9QX7-M'. Case, spaces and dashes are forgiven; O reads as 0 and
-I, L as 1. Leaves out: what the variant contains (generate.py).
+I, L as 1. Leaves out: what the variant contains (the kinds in kinds/).
 """
 
 import hashlib

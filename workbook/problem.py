@@ -1,6 +1,6 @@
 """A generated problem (the inputs of one variant) and a solved Step. Plain, frozen data.
 
-Leaves out: how the numbers are chosen (generate.py, kinds/) and what follows from them (solve.py).
+Leaves out: how the numbers are chosen (each kind in kinds/) and what follows from them (solve.py).
 """
 
 from dataclasses import dataclass
