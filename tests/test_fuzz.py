@@ -26,7 +26,9 @@ CODES = ["10JP-82M", "10jp 82m", "1OJP-82M", "10JP-82N", "10JP-81P", "0FK5-GJG",
 HOSTILE = ["", " ", "-1", "0", "1e400", "-1e400", "1e100000000", "nan", "inf", "-inf", "24,576", "0,73", "3/121",
            "1/0", "0/0", "x" * 300, "{{ 7*7 }}", "<b>", "\x00", "\x1b[2J", "李雷", "\u202e", "9" * 5000, "../..",
            "/dev/full", "99999999999999999999"]
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=False,
+# random examples on a developer's machine; under CI the same ones every run, so that a landing
+# never depends on a lucky draw (a failure found locally is pinned as a test of its own)
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")),
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 junk = st.one_of(st.sampled_from(HOSTILE), st.text(max_size=40),
