@@ -245,3 +245,13 @@ def test_a_template_can_neither_hang_nor_reach_python_through_the_values(tmp_pat
     line = one_line_error(run("exam", "token-choice-5x6", "--variants", "1", "--template-dir", folder,
                               "--out", tmp_path / "exam", "--jobs", "1"), 2)
     assert words in line
+
+
+def test_a_failed_exam_takes_away_the_empty_folders_it_made(tmp_path):
+    folder = tmp_path / "school"
+    folder.mkdir()
+    (folder / "worksheet.html").write_text("{{ 1/0 }}")
+    out = tmp_path / "new" / "exam"
+    one_line_error(run("exam", "token-choice-5x6", "--variants", "1", "--template-dir", folder,
+                       "--out", out, "--jobs", "1"), 2)
+    assert not (tmp_path / "new").exists()

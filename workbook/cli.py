@@ -338,6 +338,7 @@ def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out,
     """
     from workbook.exam import build_exam, plan_exam, shared_problems
     from workbook.roster import read_roster
+    from workbook.write import prepare_dir, replacing
 
     _plain_text("--name", exam_name, MAX_EXAM_NAME)
     _plain_text("--title", title, MAX_TITLE)
@@ -354,23 +355,41 @@ def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out,
     students = _library(read_roster, roster, id_column) if roster else ()
     exam_name = exam_name or f"exam-{seed}"
     folder = out or DEFAULT_OUT / _folder_name(exam_name)
-    from workbook.write import prepare_dir, replacing
-    _library(prepare_dir, folder)  # a folder that cannot be written fails before minutes of layout
-    _library(replacing, folder, [], force)  # and one with files in it, without --force
-    plan = _library(plan_exam, chosen, seed, students, variants or 0, forms or 0)
-    for name, (distinct, sheets) in shared_problems(plan).items():  # said before minutes of layout
-        click.echo(f"Note: {name} has only {distinct} distinct problem{'s' if distinct > 1 else ''} for "
-                   f"{sheets} sheets, so some students share one (manifest: problems, shared_by)", err=True)
-    options = {"title": title, "font_size": font_size, "scaffold": scaffold,
-               "template_dir": str(template_dir) if template_dir else ""}
-    moodle = exam_name if "moodle" in kinds else ""
-    with _progress(len(plan), "Laying out") as step:
-        files = _library(build_exam, plan, paper, per_student, moodle, jobs or 0, options, step, "pdf" in kinds)
-    # only an earlier run's own files, unchanged since, are replaced or removed: checked again now
-    # that the names are known (and in case the folder changed during layout)
-    change = _library(replacing, folder, [name for name, _ in files], force)
-    _write(folder, files, change.removed, record=True)
-    _say_replaced(folder, change)
+    with _made_for_this_run(folder):  # a run that fails takes its new, empty folder away again
+        _library(prepare_dir, folder)  # a folder that cannot be written fails before minutes of layout
+        _library(replacing, folder, [], force)  # and one with files in it, without --force
+        plan = _library(plan_exam, chosen, seed, students, variants or 0, forms or 0)
+        for name, (distinct, sheets) in shared_problems(plan).items():  # said before minutes of layout
+            click.echo(f"Note: {name} has only {distinct} distinct problem{'s' if distinct > 1 else ''} for "
+                       f"{sheets} sheets, so some students share one (manifest: problems, shared_by)", err=True)
+        options = {"title": title, "font_size": font_size, "scaffold": scaffold,
+                   "template_dir": str(template_dir) if template_dir else ""}
+        moodle = exam_name if "moodle" in kinds else ""
+        with _progress(len(plan), "Laying out") as step:
+            files = _library(build_exam, plan, paper, per_student, moodle, jobs or 0, options, step, "pdf" in kinds)
+        # only an earlier run's own files, unchanged since, are replaced or removed: checked again now
+        # that the names are known (and in case the folder changed during layout)
+        change = _library(replacing, folder, [name for name, _ in files], force)
+        _write(folder, files, change.removed, record=True)
+        _say_replaced(folder, change)
+
+
+@contextmanager
+def _made_for_this_run(folder: Path):
+    """A run that fails takes away the folders it made for its output, when they are still empty."""
+    made, here = [], Path(folder).absolute()
+    while not here.exists() and here != here.parent:
+        made.append(here)
+        here = here.parent
+    try:
+        yield
+    except BaseException:
+        for path in made:  # the deepest first
+            try:
+                path.rmdir()
+            except OSError:
+                break
+        raise
 
 
 MAX_EXAM_NAME, MAX_TITLE = 100, 200
