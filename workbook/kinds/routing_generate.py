@@ -20,6 +20,7 @@ import itertools
 import numpy as np
 
 from workbook.errors import GenerationError
+from workbook.kinds.routing_params import expert_choice_unsupported
 from workbook.kinds.routing_steps import TOKEN_CHOICE, forward
 from workbook.numeric import softmax_rows, well_separated
 from workbook.problem import Expert, Problem, as_matrix
@@ -32,8 +33,20 @@ _EXPERT_DRAWS = 20  # fresh expert weights per set of rows
 
 
 def generate(spec: Spec) -> Problem:
-    """Spec -> Problem, deterministic in (kind, parameters, seed, generator version)."""
-    rng = np.random.default_rng(spec.seed)
+    """Spec -> Problem, deterministic in (kind, parameters, seed, generator version). A failure
+    outside the expert-choice sizes built for every seed says which sizes those are."""
+    problem = _build(spec, np.random.default_rng(spec.seed))
+    if problem is not None:
+        return problem
+    outside = expert_choice_unsupported(spec.params) if spec.kind == "expert-choice" else ""
+    raise GenerationError(
+        f"could not build a hand-friendly {spec.kind} problem with these parameters ({_summary(spec)}); "
+        + (f"expert choice is built for every seed only with {outside}" if outside else
+           "try fewer experts, a smaller top-k/capacity or another gate"))
+
+
+def _build(spec: Spec, rng) -> Problem | None:
+    """The search: routers, sets of token rows, expert weights; None when it finds none."""
     for attempt in range(_ROUTERS):
         W = _router(rng, spec["experts"], spec["d_model"], magnitude=2 - attempt % 2)
         pool = _valid_rows(spec, W, rng)
@@ -57,9 +70,7 @@ def generate(spec: Spec) -> Problem:
                     return problem
                 if fault != "relu signs":
                     break
-    raise GenerationError(
-        f"could not build a hand-friendly {spec.kind} problem with these parameters "
-        f"({_summary(spec)}); try fewer experts, a smaller top-k/capacity or another gate")
+    return None
 
 
 def _summary(spec: Spec) -> str:

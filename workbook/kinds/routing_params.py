@@ -57,3 +57,23 @@ def _closest_gap(gate: str, k: int) -> float:
     (more experts only make Σ larger). softmax2, k = 6: 1/127 < 0.01."""
     b = math.e if GATE_BASE[gate] == "e" else GATE_BASE[gate]
     return (b - 1) / sum(b ** i for i in range(k + 1))
+
+
+def capacity_bound(tokens: int, experts: int) -> int:
+    """The largest expert-choice capacity built for every seed: min(floor((T-1)/2), floor(2T/(E-1))).
+    Beyond it some token must stay in the bottom T - c of every column while every column's top
+    c + 1 stay 0.01 apart, which the sheets rarely allow (measured: benchmarks/coverage.py)."""
+    return min((tokens - 1) // 2, 2 * tokens // (experts - 1))
+
+
+def expert_choice_unsupported(v: dict) -> str:
+    """Why these expert-choice sizes lie outside those built for every seed ('' when inside):
+    d-model 3 or 4, capacity up to capacity_bound, and at least 2 with 3 experts and 8+ tokens."""
+    T, E, c = v["tokens"], v["experts"], v["capacity"]
+    if v["d_model"] < 3:
+        return "d-model 3 or 4"
+    if c > capacity_bound(T, E):
+        return f"capacity at most {capacity_bound(T, E)} with {T} tokens and {E} experts"
+    if E == 3 and T >= 8 and c == 1:
+        return "capacity at least 2 with 3 experts and 8 or more tokens"
+    return ""
