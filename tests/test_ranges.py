@@ -133,7 +133,7 @@ CONTRACTS |= {"shared-experts": test_kind_shared_experts.check_contract,
               "expert-parallel": test_kind_expert_parallel.check_expert_parallel}
 
 
-# Documented combinations the routing generator (kinds/routing_generate.py, not changed here)
+# Documented combinations the routing generator (kinds/routing_generate.py)
 # still fails to build for these seeds: {(kind, combination index): (its parameters, [seeds])}.
 # Those seeds are not run (each failure costs up to a second) and the combination is marked
 # xfail; listed so that the rest of the sweep holds, and to be emptied as the generator learns them.
