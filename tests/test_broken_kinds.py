@@ -215,3 +215,16 @@ def test_a_teachers_preset_naming_an_unknown_kind(fake_kinds, tmp_path):
     one_line_error(run("--exercises", str(folder), "solve", "my-lesson"), "my-lesson")
     assert run("--exercises", str(folder), "solve", "my-good-lesson").exit_code == 0
     assert_builtin_still_solves()
+
+
+def test_kinds_whose_names_share_a_code_mark_are_refused_naming_both(fake_kinds, monkeypatch):
+    """Two installed kinds whose names hash alike would give codes that read as either: such a
+    code is neither written nor read, and the message names both kinds."""
+    import workbook.code
+
+    code = run("solve", f"{WORKING}-preset").stdout.split('"code": "')[1].split('"')[0]
+    real = workbook.code._marked
+    monkeypatch.setattr(workbook.code, "_marked", lambda mark: real(mark) + ["fake-twin"] if real(mark) else [])
+    one_line_error(run("solve", f"{WORKING}-preset"), "share a code mark", WORKING, "fake-twin")
+    one_line_error(run("key", code, "--format", "json"), "could be from", WORKING, "fake-twin")
+    assert_builtin_still_solves()

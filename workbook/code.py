@@ -33,6 +33,11 @@ def _slot_table() -> dict[int, tuple[str, tuple[str, ...]]]:
     return table
 
 
+def _marked(mark: int) -> list[str]:
+    """The installed kinds whose names hash to `mark` (one, when all is well)."""
+    return [k for k in names() if not is_builtin(k) and _name_hash(k) == mark]
+
+
 def _name_hash(name: str) -> int:
     """'softmax-temperature' -> a 16-bit number, the same on every machine."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:2], "big")
@@ -92,6 +97,9 @@ def encode(spec: Spec) -> str:
     for p in reversed(_encoded(slot, spec.kind)):
         n = n * p.radix + p.to_digit(spec.params[p.name])
     if slot == PLUGIN_SLOT:
+        if len(_marked(_name_hash(spec.kind))) > 1:
+            raise SpecError(f"the installed kinds {' and '.join(_marked(_name_hash(spec.kind)))} share a code "
+                            "mark, so their codes could not be told apart: rename one of them")
         n = n * _NAME_RADIX + _name_hash(spec.kind)
     n = (n * _KIND_RADIX + slot) * _VERSIONS + spec.edition
     digits = []
@@ -136,9 +144,13 @@ def decode(code: str) -> Spec:
     n, slot = divmod(n, _KIND_RADIX)
     if slot == PLUGIN_SLOT:
         n, mark = divmod(n, _NAME_RADIX)
-        name = next((k for k in names() if not is_builtin(k) and _name_hash(k) == mark), None)
-        if name is None:
+        found = _marked(mark)
+        if not found:
             raise CodeError(f"variant code {quoted(code)} is from an exercise package that is not installed here")
+        if len(found) > 1:
+            raise CodeError(f"variant code {quoted(code)} could be from {' or '.join(found)}, installed kinds "
+                            "whose names share a code mark: uninstall one of them to read it")
+        name = found[0]
     elif slot in _slot_table():
         name = _slot_table()[slot][0]
     else:
