@@ -138,10 +138,6 @@ CONTRACTS |= {"shared-experts": test_kind_shared_experts.check_contract,
 # Those seeds are not run (each failure costs up to a second) and the combination is marked
 # xfail; listed so that the rest of the sweep holds, and to be emptied as the generator learns them.
 KNOWN_FAILURES = {
-    ("token-choice", 29): ("tokens=9 experts=7 d_model=2 d_ff=1 gate=softmax2 ffn=False top_k=5 renormalize=True capacity_factor=1.25",
-                             [29, 2029]),
-    ("token-choice", 32): ("tokens=8 experts=8 d_model=2 d_ff=1 gate=softmax3 ffn=False top_k=3 renormalize=True capacity_factor=1.0",
-                             [32, 1032, 2032]),
     ("token-choice", 33): ("tokens=10 experts=8 d_model=3 d_ff=3 gate=softmax ffn=True top_k=4 renormalize=False capacity_factor=1.5",
                              [33, 1033, 2033]),
 }
