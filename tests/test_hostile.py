@@ -195,7 +195,7 @@ def test_a_preset_with_few_problems_says_so_and_the_manifest_shows_who_shares(tm
     (["check", "10JP-82M", "/dev/null", "--abs-tol", "nan"], "not a number"),
     (["exam", "sizing-mixtral-8x7b", "--variants", "1", "--template-dir", "/nonexistent-x" + "y" * 200], "y" * 40),
     (["exam", "token-choice-5x6", "--variants", "1", "--name", "x" * 300], "at most 100"),
-    (["generate", "token-choice-5x6", "--experts", "8", "--top-k", "4"], "hand-friendly"),
+    (["generate", "expert-choice-5e-top3", "--experts", "8", "--capacity", "6"], "hand-friendly"),
     (["solve", "x" * 5000], "unknown preset"),
     (["key", "Q" * 500], ""),
 ])
