@@ -60,22 +60,9 @@ def _build(spec: Spec, rng) -> Problem | None:
         repeats = spec.kind in TOKEN_CHOICE and attempt >= 2 * _ROUTERS // 3
         if len(pool) < (2 if repeats else spec["tokens"]):
             continue
-        pool_probs = softmax_rows((pool @ W.T).astype(float), spec["gate"])
-        for _ in range(_BUILDS):
-            X = _pick_rows(spec, pool, pool_probs, rng, repeats)
-            if X is None:
-                continue
-            jitter = _jitter(rng, X, W) if spec.params.get("jitter") else ()
-            if jitter is None:
-                continue
-            for _ in range(_EXPERT_DRAWS if spec["ffn"] else 1):
-                experts = _experts(rng, spec) if spec["ffn"] else ()
-                problem = Problem(as_matrix(X), as_matrix(W), experts, jitter)
-                fault = _sheet_fault(spec, problem)
-                if fault is None:
-                    return problem
-                if fault != "relu signs":
-                    break
+        problem = _on_router(spec, W, pool, rng, repeats, _BUILDS)
+        if problem is not None:
+            return problem
     return None
 
 
@@ -90,23 +77,31 @@ def _screened(spec: Spec, rng) -> Problem | None:
         if len(pool) >= 2:
             found.append((-len(pool), attempt, W, pool))
     for _, _, W, pool in sorted(found, key=lambda f: f[:2])[:_KEEP]:
-        repeats = len(pool) < spec["tokens"]
-        probs = softmax_rows((pool @ W.T).astype(float), spec["gate"])
-        for _ in range(4 * _BUILDS):
-            X = _pick_rows(spec, pool, probs, rng, repeats)
-            if X is None:
-                continue
-            jitter = _jitter(rng, X, W) if spec.params.get("jitter") else ()
-            if jitter is None:
-                continue
-            for _ in range(_EXPERT_DRAWS if spec["ffn"] else 1):
-                experts = _experts(rng, spec) if spec["ffn"] else ()
-                problem = Problem(as_matrix(X), as_matrix(W), experts, jitter)
-                fault = _sheet_fault(spec, problem)
-                if fault is None:
-                    return problem
-                if fault != "relu signs":
-                    break
+        problem = _on_router(spec, W, pool, rng, len(pool) < spec["tokens"], 4 * _BUILDS)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _on_router(spec: Spec, W: np.ndarray, pool: np.ndarray, rng, repeats: bool, builds: int) -> Problem | None:
+    """Up to `builds` sets of token rows from the pool of router W, each with its jitter and
+    expert weights: the first whole sheet that keeps the contract, or None."""
+    pool_probs = softmax_rows((pool @ W.T).astype(float), spec["gate"])
+    for _ in range(builds):
+        X = _pick_rows(spec, pool, pool_probs, rng, repeats)
+        if X is None:
+            continue
+        jitter = _jitter(rng, X, W) if spec.params.get("jitter") else ()
+        if jitter is None:
+            continue
+        for _ in range(_EXPERT_DRAWS if spec["ffn"] else 1):
+            experts = _experts(rng, spec) if spec["ffn"] else ()
+            problem = Problem(as_matrix(X), as_matrix(W), experts, jitter)
+            fault = _sheet_fault(spec, problem)
+            if fault is None:
+                return problem
+            if fault != "relu signs":
+                break
     return None
 
 
