@@ -76,7 +76,7 @@ def test_solve_imports_no_renderer(args):
 
 
 def test_exam_scaffold_choices_are_the_layouts():
-    """cli.py writes SCAFFOLDS out (workbook.layout imports sympy); the two must not drift apart."""
+    """The command line offers the scaffolds the layout knows (one definition, in spec.py)."""
     from workbook import cli as cli_module
     from workbook.layout import SCAFFOLDS
 

@@ -23,11 +23,8 @@ import click
 
 from workbook import __version__
 from workbook.errors import QUOTE_LIMIT, SpecError, CodeError, WorkbookError, quoted
-from workbook.spec import CAPACITY_FACTORS, GATES, MAX_SEED, make_spec, parse_param
+from workbook.spec import CAPACITY_FACTORS, GATES, MAX_SEED, SCAFFOLDS, make_spec, parse_param
 
-# workbook.layout.SCAFFOLDS, written out: layout imports sympy (through formatting), and `exam -h`
-# shows these choices. tests/test_startup.py checks the two stay the same.
-SCAFFOLDS = ("guided", "standard", "exam")
 
 
 def _lazy(module: str, name: str):
@@ -105,11 +102,10 @@ class OneLineGroup(click.Group):
             _fail("stopped (SIGTERM)", 143, at_once=True)
         except WorkbookError as err:
             _fail(str(err), 2 if isinstance(err, (SpecError, CodeError)) else 1)
-        except OSError as err:  # standard output on a full disk, a closed pipe
-            if err.errno == errno.EPIPE:
-                _quiet_stdout()
-                sys.exit(1)
+        except OSError as err:  # standard output on a full disk, a closed pipe (`| head`: quietly)
             _quiet_stdout()
+            if err.errno == errno.EPIPE:
+                sys.exit(1)
             _fail(f"cannot write the output: {err.strerror or err}", 1)
         except RecursionError:
             _fail("the input is nested too deeply to read", 2)
@@ -487,7 +483,6 @@ def _shown(value, limit: int = 80) -> str:
                 return f"a number of about {int(abs(value.numerator).bit_length() * 0.30103)} digits"
         text = str(value) if value.denominator == 1 else f"{value} ({float(value):.2f})"
         return text if len(text) <= limit else text[:limit] + "…"
-    from workbook.errors import quoted
     return quoted(value if isinstance(value, str) else f"a {type(value).__name__}", limit)
 
 
@@ -549,7 +544,8 @@ def build(paper, out):
     from workbook.write import prepare_dir
 
     _library(prepare_dir, out)  # a bad folder fails before minutes of rendering
-    chosen = tuple(p for p in presets() if _loads(p.exercise))
+    loading = {exercise: _loads(exercise) for exercise in dict.fromkeys(p.exercise for p in presets())}
+    chosen = tuple(p for p in presets() if loading[p.exercise])
     with _progress(len(chosen), "Rendering presets") as step:
         files = _library(build_course, paper, chosen, step, os.cpu_count() or 1)
     _write(out, files)

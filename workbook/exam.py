@@ -42,6 +42,7 @@ class Assignment:
     student: Student
     form: str
     solutions: tuple[tuple[str, Solution], ...]
+    problems: tuple[str, ...] = ()  # problem_id of each solution, worked out once when planned
 
     @property
     def label(self) -> str:
@@ -75,14 +76,17 @@ def plan_exam(presets: list[Preset], exam_seed: int, students: tuple[Student, ..
         form = letters[(s.row - 1) % forms] if forms else ""
         key = f"form {form}" if forms else f"row {s.row}"
         if key not in by_key:
-            by_key[key] = tuple((p.name, _variant(p, exam_seed, key, used[p.name])) for p in presets)
-        plan.append(Assignment(s, form, by_key[key]))
+            chosen = [_variant(p, exam_seed, key, used[p.name]) for p in presets]
+            by_key[key] = (tuple((p.name, sol) for p, (sol, _) in zip(presets, chosen)),
+                           tuple(problem for _, problem in chosen))
+        plan.append(Assignment(s, form, *by_key[key]))
     return tuple(plan)
 
 
-def _variant(preset: Preset, exam_seed: int, key: str, used: set) -> Solution:
-    """The first derived seed that generates a problem no other student has; when the preset has
-    no new problem left (Mixtral's sizing sheet has 4), the first that generates: shared."""
+def _variant(preset: Preset, exam_seed: int, key: str, used: set) -> tuple[Solution, str]:
+    """(solution, problem_id) of the first derived seed that generates a problem no other student
+    has; when the preset has no new problem left (Mixtral's sizing sheet has 4), the first that
+    generates: shared."""
     first = None
     for attempt in range(_RESEEDS):
         spec: Spec = make_spec(preset.exercise, preset.params, variant_seed(exam_seed, key, preset.name, attempt))
@@ -90,10 +94,11 @@ def _variant(preset: Preset, exam_seed: int, key: str, used: set) -> Solution:
             sol = solve(spec)
         except GenerationError:
             continue
-        if (problem := problem_id(sol)) not in used:
+        problem = problem_id(sol)
+        if problem not in used:
             used.add(problem)
-            return sol
-        first = first or sol
+            return sol, problem
+        first = first or (sol, problem)
     if first is None:
         raise GenerationError(f"could not build a variant of {preset.name} for {key}")
     return first
@@ -112,8 +117,8 @@ def shared_problems(plan: tuple[Assignment, ...]) -> dict[str, tuple[int, int]]:
     aside: a form is shared by design)."""
     sheets: dict[str, dict] = {}
     for a in plan:
-        for name, sol in a.solutions:
-            sheets.setdefault(name, {})[a.form or a.student.row] = problem_id(sol)
+        for (name, _), problem in zip(a.solutions, a.problems):
+            sheets.setdefault(name, {})[a.form or a.student.row] = problem
     return {name: (len(set(ids.values())), len(ids)) for name, ids in sheets.items()
             if len(set(ids.values())) < len(ids)}
 
@@ -237,7 +242,7 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -
 def _rows(plan: tuple[Assignment, ...]) -> list[dict]:
     """The manifest's rows: who, which variants, and which problems (the same `problems` id of a
     preset means the same problem; `shared_by` counts the students who have it)."""
-    ids = [[(name, problem_id(sol)) for name, sol in a.solutions] for a in plan]
+    ids = [[(name, problem) for (name, _), problem in zip(a.solutions, a.problems)] for a in plan]
     count: dict[tuple, int] = {}
     for pairs in ids:
         for pair in pairs:

@@ -10,6 +10,7 @@ grids from exact values. Leaves out: which steps an exercise has (sheet.py), HTM
 from dataclasses import dataclass, field, replace
 
 from workbook.formatting import decimal2, is_whole, pretty
+from workbook.spec import SCAFFOLDS  # noqa: F401 (layout's own name for them too)
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,6 @@ def cells(sections):
                             yield from line
 
 
-SCAFFOLDS = ("guided", "standard", "exam")
 
 
 def scaffolded(sheet: Sheet, level: str) -> Sheet:
