@@ -35,3 +35,11 @@ def well_separated(values) -> bool:
     """Sorted descending, neighbours differ by >= 0.01 and stay in order at 2 decimals."""
     v = sorted(values, reverse=True)
     return all(a - b >= 0.01 - 1e-12 and round2(a) > round2(b) for a, b in zip(v, v[1:]))
+
+
+def well_separated_rows(values: np.ndarray, n: int) -> np.ndarray:
+    """well_separated of each row's n largest values, for many rows at once (the same tests on the
+    same floats): a boolean per row."""
+    v = -np.sort(-values, axis=1)[:, :n]
+    r = np.floor(v * 100 + 0.5 + 1e-9) / 100
+    return ((v[:, :-1] - v[:, 1:] >= 0.01 - 1e-12) & (r[:, :-1] > r[:, 1:])).all(axis=1)

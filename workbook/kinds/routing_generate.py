@@ -22,7 +22,7 @@ import numpy as np
 from workbook.errors import GenerationError
 from workbook.kinds.routing_params import expert_choice_unsupported
 from workbook.kinds.routing_steps import TOKEN_CHOICE, forward
-from workbook.numeric import softmax_rows, well_separated
+from workbook.numeric import softmax_rows, well_separated, well_separated_rows
 from workbook.problem import Expert, Problem, as_matrix
 from workbook.spec import MAX_SPREAD, Spec, capacity_factor, fair_share, top_k
 
@@ -187,9 +187,7 @@ def _valid_rows(spec: Spec, W: np.ndarray, rng) -> np.ndarray:
     keep = scores.max(axis=1) - scores.min(axis=1) <= MAX_SPREAD[spec["gate"]]
     keep &= np.abs(rows).sum(axis=1) > 0
     if spec.kind in TOKEN_CHOICE:
-        probs = softmax_rows(scores.astype(float), spec["gate"])
-        n = top_k(spec) + 1
-        keep &= np.array([well_separated(np.sort(p)[::-1][:n]) for p in probs])
+        keep &= well_separated_rows(softmax_rows(scores.astype(float), spec["gate"]), top_k(spec) + 1)
     return rows[keep]
 
 

@@ -18,6 +18,7 @@ from sympy import Rational
 
 from workbook.errors import GenerationError
 from workbook.layout import Board, Cell, Grid, blank_grid, given_grid, labels, ordinal
+from workbook.numeric import well_separated_rows
 from workbook.problem import Matrix, Step, as_matrix
 from workbook.spec import Param, top_k_below_experts
 
@@ -72,7 +73,7 @@ def generate(spec) -> SharedProblem:
             continue
         bias = tuple(int(b) for b in rng.integers(-2, 3, size=E)) if v3 else ()
         # The same float tests as forward() makes, on the selection only: most draws fail here.
-        if not (_separated(_sigmoid_rows(S) + np.array(bias, dtype=float) / 10, K + 1) if v3
+        if not (well_separated_rows(_sigmoid_rows(S) + np.array(bias, dtype=float) / 10, K + 1) if v3
                 else softmax_ok[_index(S)]).all():
             continue
         problem = _problem(X, S, W, bias)
@@ -88,7 +89,7 @@ def _problem(X, S, W, bias) -> SharedProblem:
 def _update_ok(spec, problem: SharedProblem) -> bool:
     """V3: after the bias update every token's top K+1 is still apart, and some token changes experts."""
     f = forward(spec, problem)
-    return _separated(f["selection_new"], spec["top_k"] + 1).all() and bool(f["changed"].any())
+    return well_separated_rows(f["selection_new"], spec["top_k"] + 1).all() and bool(f["changed"].any())
 
 
 def _construct(spec, rng) -> SharedProblem:
@@ -100,7 +101,7 @@ def _construct(spec, rng) -> SharedProblem:
     xs, ws = _nonzero(-2, 2, d), _nonzero(-1, 1, d * d)
     for _ in range(_BUILDS):
         bias = tuple(int(b) for b in rng.integers(-2, 3, size=E)) if v3 else ()
-        ok = _separated(_affinities(E) + np.array(bias, dtype=float) / 10, K + 1) if v3 else _softmax_ok(E, K)
+        ok = well_separated_rows(_affinities(E) + np.array(bias, dtype=float) / 10, K + 1) if v3 else _softmax_ok(E, K)
         pool = np.flatnonzero(ok)
         if len(pool) == 0:
             continue
@@ -152,17 +153,9 @@ def _softmax_ok(E: int, K: int) -> np.ndarray:
     z = _all_rows(E) * np.log(3)
     P = np.exp(z - z.max(axis=1, keepdims=True))
     P /= P.sum(axis=1, keepdims=True)
-    ok = _separated(P, K + 1)
+    ok = well_separated_rows(P, K + 1)
     ok.flags.writeable = False
     return ok
-
-
-def _separated(values: np.ndarray, n: int) -> np.ndarray:
-    """numeric.well_separated of each row's n largest values, for many rows at once (the same tests
-    on the same floats): neighbours >= 0.01 apart and in order at 2 decimals."""
-    v = -np.sort(-values, axis=1)[:, :n]
-    r = np.floor(v * 100 + 0.5 + 1e-9) / 100
-    return ((v[:, :-1] - v[:, 1:] >= 0.01 - 1e-12) & (r[:, :-1] > r[:, 1:])).all(axis=1)
 
 
 def steps(spec, problem: SharedProblem):
