@@ -103,10 +103,10 @@ def impossible(kind: str, p: dict) -> str | None:
     return None
 
 
-def combinations(kind: str) -> list[dict]:
+def combinations(kind: str, ranges: dict | None = None, cross: tuple | None = None) -> list[dict]:
     """The crossed parameters in full; each other parameter takes its values in a shuffled cycle,
     moved on (up to a few times) where that would make the README refuse the combination."""
-    ranges, cross = RANGES[kind], CROSS[kind]
+    ranges, cross = ranges or RANGES[kind], cross or CROSS[kind]
     rng = random.Random(kind)
     cycles = {name: itertools.cycle(rng.sample(values, len(values)))
               for name, values in ranges.items() if name not in cross}
@@ -121,6 +121,13 @@ def combinations(kind: str) -> list[dict]:
     return out
 
 
+# The crowded corner of token choice, crossed in full besides the sample above: 6 to 8 experts
+# with top-3 to top-5 under every gate and d-model, where a row's top k+1 scores leave almost no
+# freedom (top-4 of 8 with base 3 or e: 5 consecutive scores, the other 3 tied at the bottom).
+CROWDED = combinations("token-choice", RANGES["token-choice"] | {"experts": R(6, 8), "top_k": R(3, 5)},
+                       ("experts", "top_k", "gate", "d_model"))
+
+
 def _seeds(kind: str, index: int) -> list[int]:
     return [1000 * j + index for j in range(SEEDS_PER_COMBINATION)]
 
@@ -133,21 +140,8 @@ CONTRACTS |= {"shared-experts": test_kind_shared_experts.check_contract,
               "expert-parallel": test_kind_expert_parallel.check_expert_parallel}
 
 
-# Documented combinations the routing generator (kinds/routing_generate.py)
-# still fails to build for these seeds: {(kind, combination index): (its parameters, [seeds])}.
-# Those seeds are not run (each failure costs up to a second) and the combination is marked
-# xfail; listed so that the rest of the sweep holds, and to be emptied as the generator learns them.
-KNOWN_FAILURES = {
-    ("token-choice", 33): ("tokens=10 experts=8 d_model=3 d_ff=3 gate=softmax ffn=True top_k=4 renormalize=False capacity_factor=1.5",
-                             [33, 1033, 2033]),
-}
-
-
-def _summary(params: dict) -> str:
-    return " ".join(f"{name}={value}" for name, value in params.items())
-
-
 CASES = [(kind, i, params) for kind in RANGES for i, params in enumerate(combinations(kind))]
+CASES += [("token-choice", 100 + i, params) for i, params in enumerate(CROWDED)]
 
 
 @pytest.mark.parametrize("kind, index, params", CASES,
@@ -158,8 +152,6 @@ def test_documented_combination_generates_or_is_refused(kind, index, params):
         with pytest.raises(SpecError):
             make_spec(kind, params, 0)
         return
-    known, skipped = KNOWN_FAILURES.get((kind, index), (_summary(params), []))
-    assert known == _summary(params), "KNOWN_FAILURES is stale: the sample of combinations changed"
     for seed in _seeds(kind, index):
         spec = make_spec(kind, params, seed)
         name = impossible(kind, params)
@@ -169,8 +161,6 @@ def test_documented_combination_generates_or_is_refused(kind, index, params):
             message = str(err.value)
             assert message.startswith(f"could not build a hand-friendly {kind} problem with these parameters")
             assert name in message and "\n" not in message
-            continue
-        if seed in skipped:
             continue
         outside = expert_choice_unsupported(params) if kind == "expert-choice" else ""
         start = time.process_time()
@@ -185,8 +175,6 @@ def test_documented_combination_generates_or_is_refused(kind, index, params):
         spent = time.process_time() - start
         assert spent < SECONDS, f"{kind} {params} seed {seed}: generation took {spent:.2f} s"
         CONTRACTS[kind](solve(spec, problem))
-    if skipped:
-        pytest.xfail(f"the routing generator fails seeds {skipped} of {kind} {params}")
 
 
 def test_the_sample_covers_every_documented_value():

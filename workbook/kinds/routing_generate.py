@@ -10,9 +10,10 @@ Every problem keeps the hand-friendliness contract:
 - a teaching moment: token choice, some expert above the fair share T*k/E and some below;
   expert choice, some token chosen by no expert and some by two or more.
 Token rows are chosen one at a time from rows that already keep the per-row rules, and for expert
-choice only rows that keep every column separated (construction, not rejection); the work is
-bounded and a clear
-GenerationError says when the parameters make the contract impossible. Leaves out: solving.
+choice only rows that keep every column separated (construction, not rejection); where a random
+router leaves too few such rows (token choice with top-4 of 7 or 8 experts), the router itself is
+built through chosen token rows. The work is bounded (counted) and a clear GenerationError says
+when the parameters make the contract impossible. Leaves out: solving.
 """
 
 import itertools
@@ -32,16 +33,23 @@ _BUILDS = 12       # fresh sets of token rows per router
 _EXPERT_DRAWS = 20  # fresh expert weights per set of rows
 _SCREEN = {1: 1500, 2: 1500, 3: 200, 4: 100}  # routers screened by d-model when the search found none
 _KEEP = 4          # screened routers built on
+_CONSTRUCT = 200   # tries at a router built through chosen token rows, when screening finds none too
 
 
 def generate(spec: Spec) -> Problem:
     """Spec -> Problem, deterministic in (kind, parameters, seed, generator version). Where the
-    seed's own search finds nothing, token choice screens many more routers (_screened), so a
-    variant that built before keeps its numbers. A failure outside the expert-choice sizes built
+    seed's own search finds nothing, token choice screens many more routers (_screened); with a
+    capacity it then screens routers for the rows that share one expert (_focused); last it builds
+    a router through chosen token rows (_constructed). Each stage runs only where the ones before
+    found nothing, so a variant that built before keeps its numbers. A failure outside the expert-choice sizes built
     for every seed says which sizes those are."""
     problem = _build(spec, np.random.default_rng(spec.seed))
     if problem is None and spec.kind in TOKEN_CHOICE:  # only where the seed's own search found none
         problem = _screened(spec, np.random.default_rng([spec.seed, 1]))
+    if problem is None and spec.kind in TOKEN_CHOICE and capacity_factor(spec) is not None:
+        problem = _focused(spec, np.random.default_rng([spec.seed, 3]))  # and only where screening found none
+    if problem is None and spec.kind in TOKEN_CHOICE:  # the last resort
+        problem = _constructed(spec, np.random.default_rng([spec.seed, 2]))
     if problem is not None:
         return problem
     outside = expert_choice_unsupported(spec.params) if spec.kind == "expert-choice" else ""
@@ -81,6 +89,139 @@ def _screened(spec: Spec, rng) -> Problem | None:
         if problem is not None:
             return problem
     return None
+
+
+def _focused(spec: Spec, rng) -> Problem | None:
+    """A capacity that drops a choice only when (nearly) every token picks one expert (C = 6 of 8
+    tokens, C = 2 of 3): screen routers for the most token rows that share one expert among their
+    top k, and build on those rows alone. Counted, not timed."""
+    k, found = top_k(spec), []
+    for attempt in range(_SCREEN[spec["d_model"]]):
+        W = _router(rng, spec["experts"], spec["d_model"], magnitude=2)
+        pool = _valid_rows(spec, W, rng)
+        if len(pool) < 2:
+            continue
+        scores = pool @ W.T
+        chooses = (scores[:, None, :] > scores[:, :, None]).sum(axis=2) < k  # row x expert: in its top k
+        busy = int(chooses.sum(axis=0).argmax())
+        if chooses[:, busy].sum() >= 2:
+            found.append((-int(chooses[:, busy].sum()), attempt, W, pool[chooses[:, busy]]))
+    for _, _, W, pool in sorted(found, key=lambda f: f[:2])[:_KEEP]:
+        problem = _on_router(spec, W, pool, rng, len(pool) < spec["tokens"], 4 * _BUILDS)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _constructed(spec: Spec, rng) -> Problem | None:
+    """The most crowded sizes (top-4 of 7 or 8 experts with base 3 or e): a row's top 5 scores
+    must then be 5 consecutive integers with every other expert tied at the bottom, which almost no
+    random router allows. Construct instead: choose two token rows and, for each, scores that keep
+    the row rules, then pick the router's rows among the small vectors so that those rows get
+    exactly those scores (_router_through). With d-model 3 or 4 every expert gets the same weight
+    in one coordinate, so a token's value there moves all its scores alike: each constructed row
+    brings up to 7 distinct rows with its probabilities. One expert is among the top k of each, and
+    with a capacity only the rows that choose it are kept, so it gets every token and drops one.
+    Build on the routers with the most rows. Counted, not timed."""
+    d = spec["d_model"]
+    free = d - 1 if d >= 3 else d  # coordinates that tell the experts apart
+    found = []
+    for attempt in range(_CONSTRUCT):
+        if len(found) >= 2 * _KEEP:
+            break
+        X0 = _TOKEN_ROWS[free][rng.choice(len(_TOKEN_ROWS[free]), size=min(free, 2), replace=False)]
+        if len(X0) == 2 and (X0[0] == -X0[1]).all():  # opposite rows cannot share a busy expert
+            continue
+        found_router = _router_through(rng, spec, X0)
+        if found_router is None:
+            continue
+        W, busy = found_router
+        if free < d:
+            W = np.insert(W, int(rng.integers(d)), int(rng.choice((-2, -1, 1, 2))), axis=1)
+        pool = _valid_rows(spec, W, rng)
+        if capacity_factor(spec) is not None:  # every token shares the busy expert: C < T drops one
+            scores = pool @ W.T
+            pool = pool[(scores > scores[:, [busy]]).sum(axis=1) < top_k(spec)]
+        if len(pool) >= 2:
+            found.append((-len(pool), attempt, W, pool))
+    for _, _, W, pool in sorted(found, key=lambda f: f[:2])[:_KEEP]:
+        problem = _on_router(spec, W, pool, rng, len(pool) < spec["tokens"], 4 * _BUILDS)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _router_through(rng, spec: Spec, X0: np.ndarray, budget: int = 1000) -> tuple[np.ndarray, int] | None:
+    """(W, busy): E distinct router rows in -2..2 under which each token row of X0 gets scores that
+    keep the row rules (the multiset _ranked_scores drew for it, moved by a shift per row), expert
+    `busy` among the top k of every row; experts in shuffled order. A depth-first search over sets
+    of router rows in a random order, at most `budget` steps; None when it finds none."""
+    E, k, spread = spec["experts"], top_k(spec), MAX_SPREAD[spec["gate"]]
+    n = len(X0)
+    ranked = [_ranked_scores(rng, spec) for _ in X0]
+    if any(r is None for r in ranked):
+        return None
+    rows = _ROUTER_ROWS[X0.shape[1]]
+    rows = rows[rng.permutation(len(rows))]
+    targets = rows @ X0.T
+    width = np.array([r[0] for r in ranked])  # each row's best score over its worst
+    low = targets.min(axis=0) + rng.integers(0, np.maximum(1, np.ptp(targets, axis=0) - width + 1))
+    targets = targets - low  # each router row's scores as pattern values
+    inside = ((targets >= 0) & (targets <= spread)).all(axis=1)
+    rows, targets = rows[inside], targets[inside]
+    busy = np.flatnonzero(np.all([np.isin(targets[:, i], r[:k]) for i, r in enumerate(ranked)], axis=0))
+    left = [list(np.bincount(r, minlength=spread + 1)) for r in ranked]  # per token row, per value
+    wanted = [tuple(t) for t in targets.tolist()]
+    steps = 0
+
+    def fits(pick: int) -> bool:
+        return all(left[i][v] for i, v in enumerate(wanted[pick]))
+
+    def take(pick: int, by: int) -> None:
+        for i, v in enumerate(wanted[pick]):
+            left[i][v] -= by
+
+    def extend(chosen: list[int], start: int) -> list[int] | None:
+        nonlocal steps
+        if len(chosen) == E:
+            return chosen
+        for pick in range(start, len(wanted)) if chosen else busy.tolist():
+            steps += 1
+            if steps > budget:
+                return None
+            if (chosen and pick == chosen[0]) or not fits(pick):
+                continue
+            take(pick, 1)
+            found = extend(chosen + [pick], pick + 1 if chosen else 0)
+            take(pick, -1)
+            if found is not None:
+                return found
+        return None
+
+    chosen = extend([], 0)
+    if chosen is None:
+        return None
+    order = rng.permutation(E)  # expert e gets chosen[order[e]]; the busy one was chosen first
+    return rows[chosen][order], int(np.flatnonzero(order == 0)[0])
+
+
+def _ranked_scores(rng, spec: Spec, tries: int = 20) -> np.ndarray | None:
+    """E integer scores, best first, from 0 to at most the gate's spread, whose top k+1
+    probabilities stay apart (every score below the (k+1)-th may tie with it); None when `tries`
+    draws keep none."""
+    E, k, spread = spec["experts"], top_k(spec), MAX_SPREAD[spec["gate"]]
+    for _ in range(tries):
+        width = int(rng.integers(k, spread + 1))  # narrow rows fit more router rows
+        top = np.sort(rng.choice(width + 1, size=k + 1, replace=False))[::-1]
+        ranked = np.concatenate([top, np.sort(rng.integers(0, top[-1] + 1, size=E - k - 1))[::-1]])
+        ranked -= ranked.min()
+        if well_separated_rows(softmax_rows(ranked[None, :].astype(float), spec["gate"]), k + 1)[0]:
+            return ranked
+    return None
+
+
+_ROUTER_ROWS = {d: np.array([r for r in itertools.product(range(-2, 3), repeat=d) if any(r)]) for d in range(1, 5)}
+_TOKEN_ROWS = {d: np.array([r for r in itertools.product(range(-1, 2), repeat=d) if any(r)]) for d in range(1, 5)}
 
 
 def _on_router(spec: Spec, W: np.ndarray, pool: np.ndarray, rng, repeats: bool, builds: int) -> Problem | None:
@@ -168,9 +309,12 @@ def _router(rng, E: int, d: int, magnitude: int) -> np.ndarray:
     """E distinct rows in [-magnitude, magnitude]^d, none all zero."""
     if (2 * magnitude + 1) ** d - 1 < E:
         magnitude = 2
+    place = (2 * magnitude + 1) ** np.arange(d)  # a row's number, to compare rows quickly
+    zero = magnitude * place.sum()
     while True:
         W = rng.integers(-magnitude, magnitude + 1, size=(E, d))
-        if len({tuple(r) for r in W}) == E and np.all(np.abs(W).sum(axis=1) > 0):
+        numbers = (W + magnitude) @ place
+        if len(np.unique(numbers)) == E and (numbers != zero).all():
             return W
 
 
