@@ -333,7 +333,7 @@ def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out,
     Example: moe-workbook exam token-choice-ffn --roster class.csv --format pdf,moodle
     """
     from workbook.exam import build_exam, plan_exam, shared_problems
-    from workbook.roster import read_roster
+    from workbook.roster import check_drawable, read_roster
     from workbook.write import prepare_dir, replacing
 
     _plain_text("--name", exam_name, MAX_EXAM_NAME)
@@ -349,6 +349,9 @@ def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out,
     if id_column and not roster:
         raise BadInput("--id-column needs --roster")
     students = _library(read_roster, roster, id_column) if roster else ()
+    if "pdf" in kinds:  # printed: a name or title no installed font draws would be empty boxes
+        _library(check_drawable, roster, students)
+        _drawable("--title", title)
     exam_name = exam_name or f"exam-{seed}"
     folder = out or DEFAULT_OUT / _folder_name(exam_name)
     with _made_for_this_run(folder):  # a run that fails takes its new, empty folder away again
@@ -404,6 +407,17 @@ def _plain_text(option: str, text, limit: int) -> None:
         raise BadInput(f"{option} is {len(text)} characters long: at most {limit}")
     if not text.strip():
         raise BadInput(f"{option} is empty")
+
+
+def _drawable(option: str, text) -> None:
+    """A text printed on every sheet: refuse the characters no installed font draws (empty boxes)."""
+    if text is None:
+        return
+    from workbook.fonts import named, remedy, undrawable
+
+    missing = undrawable(text)
+    if missing:
+        raise BadInput(f"{option} {quoted(text)}: no installed font draws {named(missing)}; {remedy(missing)}")
 
 
 @cli.command()

@@ -11,8 +11,10 @@ a CSV the csv module cannot read (e.g. a cell over its field limit), an empty ro
 column that was asked for, more than 10,000 students, a name longer than 200 characters, a name
 or id holding a control character, a lone surrogate or U+FFFE/U+FFFF (`bad_character`, which the
 command line can use for its own text), duplicate names without ids to tell them apart, duplicate
-ids. Whatever a message quotes from the file goes through errors.quoted. Names are kept as
-written (the templates escape them). Leaves out: which variant a student gets (exam.py).
+ids. For a class set that is printed, check_drawable refuses the first name holding a character
+no installed font draws (fonts.py), which would print as an empty box. Whatever a message quotes
+from the file goes through errors.quoted. Names are kept as written (the templates escape them).
+Leaves out: which variant a student gets (exam.py).
 """
 
 import codecs
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbook.errors import QUOTE_LIMIT, SpecError, quoted
+from workbook.fonts import named, remedy, undrawable
 
 MAX_NAME = 200
 MAX_STUDENTS = 100_000  # a class set as large as --variants allows
@@ -185,6 +188,17 @@ def read_roster(path, id_column: str | None = None) -> tuple[Student, ...]:
         raise RosterError(f"roster {_q(path)} has a header but no students")
     _check_unique(path, students, id_at is not None)
     return tuple(students)
+
+
+def check_drawable(path, students: tuple[Student, ...]) -> None:
+    """Refuse, naming the student and the characters, the first name that holds a character no
+    installed font draws: printed, it would be an empty box. Each distinct character is looked up
+    once, however long the roster."""
+    for s in students:
+        missing = undrawable(s.name)
+        if missing:
+            raise RosterError(f"roster {_q(Path(path))}, student {s.row}: no installed font draws {named(missing)} "
+                              f"in the name {_q(s.name)}; {remedy(missing)}")
 
 
 def _check_unique(path: Path, students: list[Student], with_ids: bool) -> None:
