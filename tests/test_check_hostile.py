@@ -211,7 +211,7 @@ def test_the_key_length_screen_leaves_real_files_alone():
     """Decimals, dates, comments, strings and multi-line strings full of dots are not keys."""
     text = filled("token-choice-5x6", ["0.73", 1.5, "1.2.3.4.5.6.7.8.9.10"]) + (
         "\n# notes: 1.2.3.4.5.6.7.8.9.10.11\nnotes = '''\na.b.c.d.e.f.g.h.i.j\n'''\n")
-    data = read_answers(text, "10JP-82M")
+    data = read_answers(text, sheet_of("token-choice-5x6")[0].code)
     assert data["notes"].strip() == "a.b.c.d.e.f.g.h.i.j"
     assert read_answers("a.b.c.d.e.f.g.h = 1", "10JP-82M")["a"]["b"]["c"]
 

@@ -78,7 +78,7 @@ CASES = [(p.name, seed, size, level) for p in presets() for seed, size, level in
 def test_every_number_sits_centred_in_its_own_cell(name, seed, size, level):
     preset = next(p for p in presets() if p.name == name)
     sheet = scaffolded(build_sheet(solve(preset.spec(seed=seed))), level)
-    assert sheet.revision == 3
+    assert sheet.revision >= 3  # drawn boards
     for board in _boards(sheet):
         if not board.panels:
             continue

@@ -24,11 +24,15 @@ def _svg(width: float, height: float, body: list[str]) -> str:
 
 
 def load_bars(loads: list[int], capacity: int | None, fair: Fraction, prefix: str = "E",
-              fair_name: str = "fair T·k/E") -> tuple[str, float, float]:
+              fair_name: str = "fair T·k/E", most: int = 0) -> tuple[str, float, float]:
     """[3, 2, 0, 3], C = 2, fair 2 -> bars E1..E4 of 3, 2, 0, 3, the tops of 3 hatched past C = 2.
-    `prefix` names the bars (d for devices), `fair_name` the dotted line."""
+    `prefix` names the bars (d for devices), `fair_name` the dotted line. `most`, the highest
+    load the parameters allow, fixes the picture's height (an answer-free worksheet's frame); the
+    scale then shrinks so that it stays within 56 mm."""
     unit, bar, gap, left, bottom, top = 7.0, 8.0, 4.0, 9.0, 7.0, 5.0
-    highest = max(max(loads), capacity or 0, int(fair) + 1)
+    if most:
+        unit = min(unit, 56.0 / most)
+    highest = max(max(loads), capacity or 0, int(fair) + 1, most)
     width = left + len(loads) * (bar + gap) + 22
     height = top + highest * unit + bottom
     base = top + highest * unit

@@ -84,6 +84,14 @@ class Sheet:
         return round(min(10.0, max(5.0, 78 / (0.19 * max(len(self.student), 1)))), 1)
 
 
+def answer_free(spec) -> bool:
+    """Edition 3 on: every box, row, frame and page break of a worksheet depends on the parameters
+    only, never on the answers (where a number of rows is an answer, the most the parameters
+    allow, spare rows left empty); the key tells its answers apart without colour too. Earlier
+    editions keep the layout their codes were printed with."""
+    return spec.edition >= 3
+
+
 def given_grid(name, rows, row_labels=(), col_labels=()) -> Grid:
     return Grid(name, tuple(tuple(Cell(given=pretty(v)) for v in row) for row in rows),
                 tuple(row_labels), tuple(col_labels))

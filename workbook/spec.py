@@ -14,8 +14,10 @@ from workbook.errors import SpecError, quoted
 
 # A code's edition: the problems' generator and the sheets' layout it was printed with. Edition 1:
 # grids as tables; edition 2: the same problems on drawn boards (layout revision 3, a class set
-# laid out several times faster). Every edition stays readable; new codes get the last one.
-EDITIONS = (1, 2)
+# laid out several times faster); edition 3: the same problems, and a worksheet whose geometry
+# depends on the parameters only (layout revision 4: see layout.answer_free). Every edition stays
+# readable; new codes get the last one.
+EDITIONS = (1, 2, 3)
 EDITION = EDITIONS[-1]
 MAX_SEED = 2**32 - 1
 GATES = ("softmax3", "softmax2", "softmax")

@@ -17,7 +17,7 @@ from sympy import Integer, Rational
 
 from workbook.errors import GenerationError, SpecError
 from workbook.figures import load_bars
-from workbook.layout import Board, Cell, Figure, Grid, answer_cell, blank_grid, labels, ordinal
+from workbook.layout import Board, Cell, Figure, Grid, answer_cell, answer_free, blank_grid, labels, ordinal
 from workbook.problem import Matrix, Step, as_matrix
 from workbook.spec import Param, top_k_below_experts
 
@@ -172,9 +172,10 @@ def _routing_grid(sol) -> Grid:
     return Grid("routing (given) and the device of each pair", tuple(rows), names, labels("t", len(p.home)))
 
 
-def _device_bars(loads: list[int], mean: Fraction) -> Figure:
-    """Loads [8, 4], mean 6 -> bars d1 = 8 and d2 = 4 with a dotted line 'mean = 6'."""
-    svg, width, height = load_bars(loads, None, mean, prefix="d", fair_name="mean")
+def _device_bars(loads: list[int], mean: Fraction, most: int = 0) -> Figure:
+    """Loads [8, 4], mean 6 -> bars d1 = 8 and d2 = 4 with a dotted line 'mean = 6'; `most` fixes
+    the height (see figures.load_bars)."""
+    svg, width, height = load_bars(loads, None, mean, prefix="d", fair_name="mean", most=most)
     return Figure("pairs processed per device, with the mean line (draw it)", svg, width, height)
 
 
@@ -187,7 +188,9 @@ def layout(sol) -> list:
     routing = _routing_grid(sol)
     side_by_side = len(p.home) + len(p.placement) <= _COLUMNS
     panels = ((routing, placed),) if side_by_side else ((placed,), (routing,))
-    bars = _device_bars([int(v) for v in s("load").exact], Fraction(str(s("mean_load").exact[0])))
+    most = D * spec["tokens"] * min(spec["top_k"], spec["experts"] // D)  # every pair a device can get
+    bars = _device_bars([int(v) for v in s("load").exact], Fraction(str(s("mean_load").exact[0])),
+                        most if answer_free(spec) else 0)
     return [
         ("Where each pair is computed", s("destination").instruction, [Board(panels)]),
         ("Dispatch matrix", " ".join(s(i).instruction for i in ("dispatch", "local_pairs", "crossing_pairs",

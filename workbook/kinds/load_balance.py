@@ -17,7 +17,7 @@ from sympy import Rational
 
 from workbook.errors import GenerationError
 from workbook.figures import load_bars
-from workbook.layout import Board, Cell, Figure, Grid, blank_grid, given_grid, labels, ordinal
+from workbook.layout import Board, Cell, Figure, Grid, answer_free, blank_grid, given_grid, labels, ordinal
 from workbook.problem import Matrix, Step, as_matrix
 from workbook.spec import Param, top_k_below_experts
 
@@ -154,7 +154,7 @@ def layout(sol) -> list:
     tok, exp_ = labels("t", T), labels("E", E)
     n = _pattern_sum(p.S)
     counts = [int(v) for v in s("counts").exact]
-    bars = load_bars(counts, None, Rational(T * k, E))
+    bars = load_bars(counts, None, Rational(T * k, E), most=T if answer_free(spec) else 0)
     one = ("",)
     table = Grid("natural logarithms", ((Cell(given="ln 3", wide=True), Cell(given=f"{math.log(3):.4f}", wide=True)),
                                         (Cell(given=f"ln {n}", wide=True), Cell(given=f"{math.log(n):.4f}", wide=True))), (), ("", "value"))

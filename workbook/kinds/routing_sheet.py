@@ -11,7 +11,7 @@ from sympy import Integer, Rational
 from workbook.figures import load_bars, routing_arrows
 from workbook.formatting import pretty, tenths
 from workbook.kinds.routing_steps import TOKEN_CHOICE
-from workbook.layout import Board, Cell, Figure, Grid, blank_grid, given_grid, labels, ordinal
+from workbook.layout import Board, Cell, Figure, Grid, answer_free, blank_grid, given_grid, labels, ordinal
 from workbook.spec import GATE_BASE, Spec, capacity_factor, fair_share, renormalize, top_k
 
 TITLES = {"token-choice": "Token-choice routing", "expert-choice": "Expert-choice routing",
@@ -70,7 +70,9 @@ def layout(sol) -> list:
         ]
     if p.experts:
         sections += [("Expert FFNs", "For each expert: copy the rows of X of its tokens, then "
-                      "H = [X_e 1][W1; b1] = X_e W1 + b1, ReLU(H), and O = [ReLU(H) 1][W2; b2].",
+                      "H = [X_e 1][W1; b1] = X_e W1 + b1, ReLU(H), and O = [ReLU(H) 1][W2; b2]."
+                      + (" Each expert has a row for every token it could take; leave the spare rows empty."
+                         if answer_free(spec) else ""),
                       _ffn_boards(sol)),
                      ("Layer output", s("output").instruction, [Board((
                          (blank_grid("y", "output", s("output").exact, tok, dim, wide=True),),))])]
@@ -85,7 +87,7 @@ def _capacity_sections(sol):
     ranks = tuple(ordinal(i) for i in range(k))
     topk = [[int(e) for e in row] for row in s("topk").exact]
     kept = [[int(v) for v in row] for row in s("kept").exact]
-    bars = load_bars([int(v) for v in s("load").exact], C, fair_share(spec))
+    bars = load_bars([int(v) for v in s("load").exact], C, fair_share(spec), most=T if answer_free(spec) else 0)
     arrows = routing_arrows(topk, kept, E)
     return [
         ("Capacity and dropped tokens", " ".join(s(i).instruction for i in ("capacity", "kept", "served", "dropped")), [
@@ -132,27 +134,52 @@ def _ffn_boards(sol):
         tokens = [list(r) for r in sol.step("routing").exact]
     else:
         tokens = [list(r) for r in sol.step("token_index").exact]
+    fixed = answer_free(spec)
+    most = _most_tokens(sol) if fixed else 0  # rows per expert on an answer-free sheet
     boards = []
     for e, ex in enumerate(p.experts):
         rows = tokens[e]
-        if not rows:
+        if not rows and not fixed:
             boards.append(Board((), caption=f"Expert E{e + 1}: no tokens, nothing to compute."))
             continue
         one = Cell(given="1")
-        copy = Grid("[X_e 1]", tuple(
-            tuple([Cell(answer=str(int(t)), blank=True, ref=f"ffn_tokens[{e + 1}][{i + 1}]", value=t)]
-                  + [Cell(answer=pretty(v), blank=True, ref=f"ffn_x[{e + 1}][{i + 1}][{j + 1}]", value=Integer(v))
-                     for j, v in enumerate(p.X[int(t) - 1])] + [one])
-            for i, t in enumerate(rows)), (), ("token",) + dim + ("1",))
-        relu_grid = blank_grid("[ReLU(H) 1]", f"ffn_relu[{e + 1}]", relu[e], (), hid)
+        copy = [tuple([Cell(answer=str(int(t)), blank=True, ref=f"ffn_tokens[{e + 1}][{i + 1}]", value=t)]
+                      + [Cell(answer=pretty(v), blank=True, ref=f"ffn_x[{e + 1}][{i + 1}][{j + 1}]", value=Integer(v))
+                         for j, v in enumerate(p.X[int(t) - 1])] + [one])
+                for i, t in enumerate(rows)]
+        copy += [tuple([Cell(blank=True, ref=f"ffn_tokens[{e + 1}][{i + 1}]")]
+                       + [Cell(blank=True, ref=f"ffn_x[{e + 1}][{i + 1}][{j + 1}]") for j in range(d)] + [one])
+                 for i in range(len(rows), most)]
+        copy = Grid("[X_e 1]", tuple(copy), (), ("token",) + dim + ("1",))
+        relu_grid = _spare(blank_grid("[ReLU(H) 1]", f"ffn_relu[{e + 1}]", relu[e], (), hid), most, h,
+                           f"ffn_relu[{e + 1}]")
         relu_grid = Grid(relu_grid.name, tuple(line + (one,) for line in relu_grid.cells), (), hid + ("1",))
         boards.append(Board((
             (None, given_grid("[W1; b1]", ex.W1 + (ex.b1,), dim + ("b1",), hid),
              None, given_grid("[W2; b2]", ex.W2 + (ex.b2,), hid + ("b2",), dim)),
-            (copy, blank_grid("H", f"ffn_hidden[{e + 1}]", hidden[e], (), hid), relu_grid,
-             blank_grid("O", f"ffn_out[{e + 1}]", outs[e], (), dim)),
+            (copy, _spare(blank_grid("H", f"ffn_hidden[{e + 1}]", hidden[e], (), hid), most, h, f"ffn_hidden[{e + 1}]"),
+             relu_grid, _spare(blank_grid("O", f"ffn_out[{e + 1}]", outs[e], (), dim), most, d, f"ffn_out[{e + 1}]")),
         ), caption=f"Expert E{e + 1}"))
     return boards
+
+
+def _most_tokens(sol) -> int:
+    """The most tokens one expert can take with these parameters: its capacity C (Switch, token
+    choice with a capacity), its c tokens (expert choice), else every token."""
+    spec = sol.spec
+    if spec.kind not in TOKEN_CHOICE:
+        return spec["capacity"]
+    if "capacity" in sol.has:
+        return min(spec["tokens"], int(sol.step("capacity").exact[0]))
+    return spec["tokens"]
+
+
+def _spare(grid: Grid, rows: int, width: int, ref: str) -> Grid:
+    """The grid with empty rows added up to `rows` (an answer-free sheet's spare rows), their
+    cells named ref[row][column]."""
+    extra = tuple(tuple(Cell(blank=True, ref=f"{ref}[{i + 1}][{j + 1}]") for j in range(width))
+                  for i in range(len(grid.cells), rows))
+    return Grid(grid.name, grid.cells + extra, grid.row_labels, grid.col_labels)
 
 
 def conventions(sol) -> tuple[str, ...]:
@@ -207,17 +234,19 @@ def hand_work(sol) -> str:
     """'Hand work: 90 multiply-adds, 30 powers, 36 divisions.'"""
     spec = sol.spec
     T, E, d, h = spec["tokens"], spec["experts"], spec["d_model"], spec["d_ff"]
-    macs, divisions = T * E * d, T * E
+    macs, divisions, most = T * E * d, T * E, ""
     if spec.kind in TOKEN_CHOICE and renormalize(spec):
         divisions += T * top_k(spec)
     if sol.problem.jitter:
         macs += 2 * T * E * d
     if sol.problem.experts:
         pairs = T * top_k(spec) if spec.kind in TOKEN_CHOICE else E * spec["capacity"]
-        if "kept" in sol.has:
+        if "kept" in sol.has and answer_free(spec):  # how many are kept is an answer
+            pairs, most = min(pairs, E * int(sol.step("capacity").exact[0])), "at most "
+        elif "kept" in sol.has:
             pairs = sum(int(v) for row in sol.step("kept").exact for v in row)
         macs += pairs * (d * h + h * d + d)
-    return f"Hand work: {macs} multiply-adds, {T * E} powers, {divisions} divisions."
+    return f"Hand work: {most}{macs} multiply-adds, {T * E} powers, {divisions} divisions."
 
 
 def page_experts(sol) -> list[dict]:

@@ -19,11 +19,12 @@ from sympy import Integer, Rational
 from workbook.formatting import decimal2
 from workbook.kinds.sizing_configs import (BITS, UNIT, Experts, Model, attention_params, counting_rules, draw_experts,
                                            draw_model, expert_params, layer_sizes, mixtral)
-from workbook.layout import Board, Cell, Grid, answer_cell
+from workbook.layout import Board, Cell, Grid, answer_cell, answer_free
 from workbook.problem import Step
 from workbook.spec import Param
 
 _PLACES = ("×10¹⁵", "×10¹²", "×10⁹", "×10⁶", "×10³", "×1")
+_WIDTH = 5  # boxes of a place-value grid on an answer-free sheet (up to 10^15)
 
 
 def generate(spec):
@@ -157,6 +158,9 @@ def _places(name: str, sol, pairs) -> Grid:
     the box counted from the units: 'total_params[1][2]' is its thousands, whatever the grid's width."""
     rows = [(lab, sid, i, sol.step(sid).exact[i]) for lab, sid, *at in pairs if sid in sol.has for i in (at or [0])]
     width = max(len(_groups(v)) for *_, v in rows)
+    if answer_free(sol.spec):  # as many boxes as any configuration needs: the width tells nothing
+        assert width <= _WIDTH, f"{name}: {width} boxes of three digits"
+        width = _WIDTH
     lines = []
     for _, sid, i, v in rows:
         g = [""] * (width - len(_groups(v))) + _groups(v)
@@ -214,6 +218,7 @@ def layout(sol) -> list:
     else:
         whole = [("stored", "total_params"), ("used per token", "active_params")]
         n = _groups(p.expert_params)
+        n = [""] * (_WIDTH - len(n)) * answer_free(sol.spec) + n
         N = Grid("N (given)", (tuple(Cell(given=g) for g in n),), ("N",), _PLACES[-len(n):])
         given = _board(N, _given("experts and top-k (given)", [("E", E), ("k", k)]))
         sections.append(_section(sol, "Stored and used", [i for _, i in whole] + ["expert_fraction"],
@@ -221,6 +226,9 @@ def layout(sol) -> list:
     flops = [("MoE: 2 × active", "flops_per_token"), ("dense, same size", "dense_flops")]
     sets = [(f"C({E}, {k})", "combinations", 0), (f"C({m * E}, {m * k})", "combinations", 1),
             (f"C({m * E - Ks}, {m * k - Ks}) with K_s", "shared_combinations")]
+    if answer_free(sol.spec):  # the same labels for every configuration (the numbers are in the text)
+        sets = [("C(E, k)", "combinations", 0), ("C(mE, mk)", "combinations", 1),
+                ("C(mE − K_s, mk − K_s)", "shared_combinations")]
     split = Grid("the split", ((Cell(given=str(m)), Cell(given=str(Ks)),
                                 answer_cell(sol.step("fine_top_k").exact[0], "fine_top_k[1]", False)),), (), ("m", "K_s", "mk"))
     fine = [("one fine expert", "fine_expert_params"), ("per token (mk of them)", "fine_active_params")]

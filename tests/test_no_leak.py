@@ -1,0 +1,93 @@
+"""A worksheet reveals nothing but the inputs: its boxes, rows, frames and page breaks depend on the
+parameters only, never on the answers (layout.answer_free, edition 3 on).
+
+Two checks for every preset: the sheet model of 20 seeds has the same geometry (every grid's shape
+with which cells are given, blank or wide, every picture's frame, every caption); and the printed
+worksheets of 3 seeds, with their text made transparent, are the same pictures page for page
+(the text is laid out as before, so line breaks and page breaks still count).
+"""
+
+import io
+import shutil
+import subprocess
+
+import pikepdf
+import pytest
+
+from workbook.layout import Figure, Grid
+from workbook.presets import preset, presets
+from workbook.render_html import render_html
+from workbook.render_pdf import render_pdf
+from workbook.sheet import build_sheet
+from workbook.solve import solve
+
+NAMES = [p.name for p in presets()]
+
+
+def geometry(sheet) -> list:
+    """Everything about a sheet's shape, none of its numbers."""
+    out = []
+    for section in sheet.sections:
+        out.append(("step", section.number, section.title))
+        for board in section.boards:
+            out.append(("board", board.caption))
+            for row in board.panels:
+                for panel in row:
+                    if isinstance(panel, Grid):
+                        out.append((panel.name, panel.row_labels, panel.col_labels,
+                                    tuple(tuple((c.blank, c.wide) for c in line) for line in panel.cells)))
+                    elif isinstance(panel, Figure):
+                        out.append((panel.name, panel.width_mm, panel.height_mm))
+                    else:
+                        out.append(None)
+    return out
+
+
+def _sheet(name: str, seed: int):
+    return build_sheet(solve(preset(name).spec(seed=seed)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_seed_has_the_same_geometry(name):
+    first = geometry(_sheet(name, 1))
+    for seed in range(2, 21):
+        assert geometry(_sheet(name, seed)) == first, f"{name}: seed {seed} differs from seed 1"
+
+
+def _without_text(pdf: bytes) -> bytes:
+    """The PDF with every text object (BT ... ET) taken out of its pages' content."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        for page in doc.pages:
+            kept, inside = [], False
+            for operands, operator in pikepdf.parse_content_stream(page):
+                name = str(operator)
+                if name == "BT":
+                    inside = True
+                if not inside:
+                    kept.append((operands, operator))
+                if name == "ET":
+                    inside = False
+            page.Contents = doc.make_stream(pikepdf.unparse_content_stream(kept))
+        out = io.BytesIO()
+        doc.save(out)
+        return out.getvalue()
+
+
+def _pictures(pdf: bytes, folder, tag: str) -> list[bytes]:
+    assert shutil.which("pdftoppm"), "pdftoppm is missing: apt-get install poppler-utils"
+    path = folder / f"{tag}.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", "30", "-gray", str(path), str(folder / tag)], check=True)
+    return [p.read_bytes() for p in sorted(folder.glob(f"{tag}-*.pgm"))]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_worksheets_without_their_text_are_the_same_picture(name, tmp_path):
+    pictures = []
+    for seed in (1, 2, 3):
+        pdf = render_pdf(render_html(_sheet(name, seed)))
+        pictures.append(_pictures(_without_text(pdf), tmp_path, f"s{seed}"))
+    assert len(pictures[1]) == len(pictures[0]) and len(pictures[2]) == len(pictures[0]), "page counts differ"
+    for seed, pages in zip((2, 3), pictures[1:]):
+        for number, (a, b) in enumerate(zip(pictures[0], pages), 1):
+            assert a == b, f"{name}: seed {seed} page {number} differs from seed 1 without text"
