@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from workbook.drawing import CELL_H, LABEL_H, MONO, NAME_H, PT, ROLES, draw_board, label_width
+from workbook.drawing import CELL_H, LABEL_H, MONO, NAME_H, PT, ROLES, draw_board, label_width, metrics
 from workbook.layout import Grid, Cell, Board, scaffolded
 from workbook.presets import presets
 from workbook.render_html import render_html
@@ -44,14 +44,27 @@ def _read(block):
     return out
 
 
-def _expected(grid: Grid, x: float, y: float, answer_key: bool):
+WIDTHS = (9.0, 15.0, 24.0, 60.0)  # mm: a number, a fraction with its decimal, a long exact value, a line
+
+
+def _widths(grid: Grid, m=metrics()) -> list[float]:
+    sizes = (m.cell_w, m.wide_w, m.long_w, m.line_w)
+    assert sizes == tuple(round(m.grow * w, 3) for w in WIDTHS)
+    return [sizes[max(int(r[j].wide) for r in grid.cells if j < len(r))]
+            for j in range(max(len(r) for r in grid.cells))]
+
+
+def _expected(grid: Grid, x: float, y: float, answer_key: bool, m=metrics()):
+    """With m, the measures of a sheet whose cells grow with its type (revision 4): every length
+    times m.grow."""
+    k = m.grow
     """(role, line top, text, cell left, cell width) of every number of a grid."""
-    widths = [15.0 if any(j < len(r) and r[j].wide for r in grid.cells) else 9.0
-              for j in range(max(len(r) for r in grid.cells))]
+    widths = _widths(grid, m)
+    assert (m.name_h, m.label_h, m.cell_h) == tuple(round(k * v, 3) for v in (NAME_H, LABEL_H, CELL_H))
     for i, row in enumerate(grid.cells):
         for j, cell in enumerate(row):
-            left = x + label_width(grid) + sum(widths[:j])
-            top = y + NAME_H + LABEL_H + CELL_H * i
+            left = x + label_width(grid, m) + sum(widths[:j])
+            top = y + m.name_h + m.label_h + m.cell_h * i
             shown = []
             if not cell.blank:
                 shown = [("given", cell.given)]
@@ -62,7 +75,30 @@ def _expected(grid: Grid, x: float, y: float, answer_key: bool):
                         [("dec" if cell.answer else "dec-only", cell.decimal)]
             for role, text in shown:
                 if text:
-                    yield role, round(top + ROLES[role][1], 3), _spaced(text), left, widths[j]
+                    yield role, round(top + k * ROLES[role][1], 3), _spaced(text), left, widths[j]
+
+
+class _Found(dict):
+    """(role, line top, text) -> places, a top matching within 0.02 mm: grown measures are rounded
+    to 0.001 mm, so a line's top may differ in its last places from the one computed here."""
+
+    def setdefault(self, key, default):
+        role, top, text = key
+        places = dict.setdefault(self, (role, text), [])
+        places.append((top, default))
+        return default
+
+    def get(self, key, default=None):
+        role, top, text = key
+        spots = [spot for near, spots in dict.get(self, (role, text), []) if abs(near - top) < 0.02
+                 for spot in spots]
+        return spots or default
+
+    def __getitem__(self, key):
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
 
 
 def _boards(sheet):
@@ -71,7 +107,7 @@ def _boards(sheet):
 
 
 CASES = [(p.name, seed, size, level) for p in presets() for seed, size, level in
-         ((None, 0.0, "standard"), (5, 11.0, "guided"), (9, 7.0, "standard"))]
+         ((None, 0.0, "standard"), (5, 11.0, "guided"), (9, 7.0, "standard"), (3, 12.0, "standard"))]
 
 
 @pytest.mark.parametrize("name,seed,size,level", CASES)
@@ -82,33 +118,33 @@ def test_every_number_sits_centred_in_its_own_cell(name, seed, size, level):
     for board in _boards(sheet):
         if not board.panels:
             continue
-        drawing = draw_board(board, size)
-        found = {}
+        grow = sheet.revision >= 4
+        drawing, m = draw_board(board, size, grow), metrics(size, grow)
+        found = _Found()
         for block in drawing.texts + drawing.answers:
             for top, text, centre, advance in _read(block):
                 found.setdefault((block.role, top, text), []).append((centre, advance))
         for grid, x, y in drawing.grids:
-            for role, top, text, left, width in _expected(grid, x, y, True):
+            for role, top, text, left, width in _expected(grid, x, y, True, m):
                 spots = found.get((role, top, text))
                 assert spots, (name, grid.name, role, text)
                 centre, advance = min(spots, key=lambda s: abs(s[0] - (left + width / 2)))
                 assert abs(centre - (left + width / 2)) <= advance / 4 + 1e-6, (grid.name, text)
                 half = len(text) * advance / 2
                 assert left < centre - half and centre + half < left + width, (grid.name, text)
-            _labels_fit(grid, x, y, found)
+            _labels_fit(grid, x, y, found, m)
         ET.fromstring(unquote(drawing.background.split(",", 1)[1]))  # a well-formed picture
 
 
-def _labels_fit(grid, x, y, found):
+def _labels_fit(grid, x, y, found, m=metrics()):
     """Row labels sit whole between the panel's left edge and the cells; column labels in their cells."""
-    widths = [15.0 if any(j < len(r) and r[j].wide for r in grid.cells) else 9.0
-              for j in range(max(len(r) for r in grid.cells))]
-    cells_left, cells_top = x + label_width(grid), y + NAME_H + LABEL_H
+    widths = _widths(grid, m)
+    cells_left, cells_top = x + label_width(grid, m), y + m.name_h + m.label_h
     for i, label in enumerate(grid.row_labels[:len(grid.cells)]):
         if not label:
             continue
         text = _spaced(label)
-        spots = found[("row", round(cells_top + CELL_H * i, 3), text)]
+        spots = found[("row", round(cells_top + m.cell_h * i, 3), text)]
         centre, advance = min(spots, key=lambda s: abs(s[0] - cells_left))
         half = len(text) * advance / 2
         assert x - advance / 4 <= centre - half and centre + half <= cells_left - 0.5, (grid.name, label)
@@ -117,7 +153,7 @@ def _labels_fit(grid, x, y, found):
             continue
         text = _spaced(label)
         left = cells_left + sum(widths[:j])
-        spots = found[("col", round(y + NAME_H, 3), text)]
+        spots = found[("col", round(y + m.name_h, 3), text)]
         centre, advance = min(spots, key=lambda s: abs(s[0] - (left + widths[j] / 2)))
         half = len(text) * advance / 2
         assert left <= centre - half and centre + half <= left + widths[j], (grid.name, label)

@@ -7,8 +7,10 @@ grey fills are one SVG background; every number of one kind (given, whole answer
 decimal, label) that sits on the same row pitch goes into one block of monospaced text, a line per
 row, across all the grids of a board row. In a monospaced font every character has the same
 advance, so a number's place is a count of characters (and half characters): each number sits
-centred in its cell within a quarter of a character. Text too long for its cell is set smaller, in a block of its own size. Leaves out: what the cells
-hold (sheet.py) and the HTML around it (templates/worksheet.html).
+centred in its cell within a quarter of a character. Text too long for its cell is set smaller, in a
+block of its own size. From layout revision 4, a sheet set above 9 pt gets cells grown by the same
+factor (metrics). Leaves out: what the cells hold (sheet.py) and the HTML around it
+(templates/worksheet.html).
 """
 
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from workbook.layout import Board, Figure, Grid
 PT = 25.4 / 72              # millimetres per point
 MONO = 1233 / 2048          # advance of every DejaVu Sans Mono glyph, in em
 CELL_W, WIDE_W, CELL_H = 9.0, 15.0, 8.0
+LONG_W, LINE_W = 24.0, 60.0  # a long exact value (Cell.wide 2: 14 characters), a line (3)
 ROW_LABEL_W = 7.0           # the row-label column at least, its 1 mm gap to the cells included
 LABEL_H = 4.0               # the column-label row
 NAME_H = 3.4                # the grid's name above it
@@ -31,6 +34,39 @@ LABEL_PT, NAME_PT = 6.5, 7.5
 ROLES = {"given": (1.0, 0.0), "whole": (1.0, 0.0), "frac": (7.5 / 9, -1.2), "dec": (6.5 / 9, 1.4),
          "dec-only": (6.5 / 9, 0.0)}
 ANSWER_ROLES = {"whole", "frac", "dec", "dec-only"}
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """A board's measures in mm (and its labels' sizes in points): the ones above, all grown by
+    the same factor when the sheet's type is larger than 9 pt (layout revision 4 on), so that
+    cells grow with the type."""
+
+    cell_w: float = CELL_W
+    wide_w: float = WIDE_W
+    long_w: float = LONG_W
+    line_w: float = LINE_W
+    cell_h: float = CELL_H
+    row_label_w: float = ROW_LABEL_W
+    label_h: float = LABEL_H
+    name_h: float = NAME_H
+    label_pt: float = LABEL_PT
+    name_pt: float = NAME_PT
+    grow: float = 1.0  # the factor, for the answers' offsets (ROLES)
+    name_room: bool = False  # a panel is as wide as its name at least (revision 4 on)
+
+
+def metrics(font_size: float = 0.0, grow: bool = False) -> Metrics:
+    """The measures for a sheet's base type size. Without `grow` (layout revisions before 4),
+    today's; with it, every measure times font_size / 9 above 9 pt, and room for every name."""
+    if not grow:
+        return _STANDARD
+    k = font_size / 9 if font_size > 9 else 1.0
+    return Metrics(*(round(v * k, 3) for v in (CELL_W, WIDE_W, LONG_W, LINE_W, CELL_H, ROW_LABEL_W, LABEL_H,
+                                               NAME_H, LABEL_PT, NAME_PT)), k, True)
+
+
+_STANDARD = Metrics()
 
 
 @dataclass(frozen=True)
@@ -62,11 +98,13 @@ class Drawing:
     figures: tuple[tuple[Figure, float, float], ...]
 
 
-def draw_board(board: Board, font_size: float = 0.0) -> Drawing:
+def draw_board(board: Board, font_size: float = 0.0, grow: bool = False) -> Drawing:
     """Panels in rows and columns, each column as wide as its widest panel, each row as tall as its
-    tallest, panels sitting on their row's bottom line: the places the table layout gave them."""
+    tallest, panels sitting on their row's bottom line: the places the table layout gave them.
+    With `grow` (layout revision 4 on), cells grow with a base type size above 9 pt."""
     base = font_size or 9.0
-    sizes = [[_size(p) if p is not None else (0.0, 0.0) for p in row] for row in board.panels]
+    m = metrics(base, grow)
+    sizes = [[_size(p, m) if p is not None else (0.0, 0.0) for p in row] for row in board.panels]
     ncols = max((len(row) for row in board.panels), default=0)
     widths = [max((r[j][0] for r in sizes if j < len(r)), default=0.0) for j in range(ncols)]
     xs = [sum(widths[:j]) + GAP_X * j for j in range(ncols)]
@@ -82,69 +120,75 @@ def draw_board(board: Board, font_size: float = 0.0) -> Drawing:
             else:
                 figures.append((panel, round(xs[j], 2), round(top, 2)))
         y += tall + GAP_Y
-    width = round(max([x + _size(g)[0] for g, x, _ in grids] + [x + _size(f)[0] for f, x, _ in figures]
+    width = round(max([x + _size(g, m)[0] for g, x, _ in grids] + [x + _size(f, m)[0] for f, x, _ in figures]
                       + [0.0]), 2)
     height = round(max(y - GAP_Y, 0.0), 2)
     blocks = _Blocks()
     for grid, x, top in grids:
-        _put_grid(blocks, grid, x, top, base)
+        _put_grid(blocks, grid, x, top, base, m)
     grids = [(grid, round(x, 2), round(top, 2)) for grid, x, top in grids]
     texts = blocks.texts(width)
-    return Drawing(width, height, _background(width, height, tuple((x, y, _shape(g)) for g, x, y in grids)),
+    return Drawing(width, height, _background(width, height, tuple((x, y, _shape(g, m)) for g, x, y in grids), m),
                    tuple(t for t in texts if t.role not in ANSWER_ROLES),
                    tuple(t for t in texts if t.role in ANSWER_ROLES), tuple(grids), tuple(figures))
 
 
-def _size(panel) -> tuple[float, float]:
+def _size(panel, m: Metrics = _STANDARD) -> tuple[float, float]:
     if isinstance(panel, Figure):
         return panel.width_mm + 0.6, panel.height_mm + 0.6 + FIGURE_NAME_H
-    return label_width(panel) + sum(_widths(panel)), NAME_H + LABEL_H + CELL_H * len(panel.cells)
+    width = label_width(panel, m) + sum(_widths(panel, m))
+    if m.name_room:  # the name starts above the cells and must end before the next panel
+        width = max(width, label_width(panel, m) + (len(panel.name) + 1) * m.name_pt * PT * MONO)
+    return width, m.name_h + m.label_h + m.cell_h * len(panel.cells)
 
 
-def label_width(grid: Grid) -> float:
+def label_width(grid: Grid, m: Metrics = _STANDARD) -> float:
     """The row-label column with its gap: 7 mm, or as wide as the longest label on one line."""
     longest = max((len(label) for label in grid.row_labels), default=0)
-    return max(ROW_LABEL_W, round(longest * LABEL_PT * PT * MONO + 1.5, 2))
+    return max(m.row_label_w, round(longest * m.label_pt * PT * MONO + 1.5, 2))
 
 
-def _widths(grid: Grid) -> list[float]:
-    """Column widths: a column is wide when any of its cells is."""
+def _widths(grid: Grid, m: Metrics = _STANDARD) -> list[float]:
+    """Column widths: as wide as its widest cell (Cell.wide: 0 a number, 1 a fraction and its
+    decimal, 2 a long exact value, 3 a line)."""
     n = max((len(r) for r in grid.cells), default=0)
-    return [WIDE_W if any(j < len(r) and r[j].wide for r in grid.cells) else CELL_W for j in range(n)]
+    sizes = (m.cell_w, m.wide_w, m.long_w, m.line_w)
+    return [sizes[max((int(r[j].wide) for r in grid.cells if j < len(r)), default=0)] for j in range(n)]
 
 
-def _shape(grid: Grid) -> tuple:
-    return label_width(grid), tuple(_widths(grid)), tuple(tuple(not c.blank for c in row) for row in grid.cells)
+def _shape(grid: Grid, m: Metrics = _STANDARD) -> tuple:
+    return label_width(grid, m), tuple(_widths(grid, m)), tuple(tuple(not c.blank for c in row) for row in grid.cells)
 
 
-def _put_grid(blocks, grid: Grid, x: float, top: float, base: float) -> None:
+def _put_grid(blocks, grid: Grid, x: float, top: float, base: float, m: Metrics = _STANDARD) -> None:
     """A grid's name, labels, given numbers and answers, each where it goes on the board."""
-    widths, left = _widths(grid), label_width(grid)
+    widths, left = _widths(grid, m), label_width(grid, m)
     starts = [x + left + sum(widths[:j]) for j in range(len(widths))]
-    cells_top = top + NAME_H + LABEL_H
-    blocks.put("name", grid.name, NAME_PT, top, NAME_H, x + left, 0.0, align="left")
+    cells_top = top + m.name_h + m.label_h
+    blocks.put("name", grid.name, m.name_pt, top, m.name_h, x + left, 0.0, align="left")
     for j, label in enumerate(grid.col_labels[:len(widths)]):  # a long label is set smaller
-        size = min(LABEL_PT, (widths[j] - MARGIN) / ((len(label) + 0.5) * PT * MONO))
-        blocks.put("col", label, size, top + NAME_H, LABEL_H, starts[j], widths[j])
+        size = min(m.label_pt, (widths[j] - MARGIN) / ((len(label) + 0.5) * PT * MONO))
+        blocks.put("col", label, size, top + m.name_h, m.label_h, starts[j], widths[j])
     for i, label in enumerate(grid.row_labels[:len(grid.cells)]):
-        blocks.put("row", label, LABEL_PT, cells_top + CELL_H * i, CELL_H, x, left - 1, align="right")
+        blocks.put("row", label, m.label_pt, cells_top + m.cell_h * i, m.cell_h, x, left - 1, align="right")
     for i, row in enumerate(grid.cells):
-        y = cells_top + CELL_H * i
+        y = cells_top + m.cell_h * i
         for j, cell in enumerate(row):
-            place = (y, CELL_H, starts[j], widths[j])
+            place = (y, m.cell_h, starts[j], widths[j])
             if not cell.blank:
-                _put_number(blocks, "given", cell.given, base, place)
+                _put_number(blocks, "given", cell.given, base, place, m.grow)
             elif cell.answer and not cell.decimal:
-                _put_number(blocks, "whole", cell.answer, base, place)
+                _put_number(blocks, "whole", cell.answer, base, place, m.grow)
             elif cell.decimal:
                 if cell.answer:
-                    _put_number(blocks, "frac", cell.answer, base, place)
-                _put_number(blocks, "dec" if cell.answer else "dec-only", cell.decimal, base, place)
+                    _put_number(blocks, "frac", cell.answer, base, place, m.grow)
+                _put_number(blocks, "dec" if cell.answer else "dec-only", cell.decimal, base, place, m.grow)
 
 
-def _put_number(blocks, role: str, text: str, base: float, place) -> None:
+def _put_number(blocks, role: str, text: str, base: float, place, grow: float = 1.0) -> None:
     y, line, x, width = place
     scale, dy = ROLES[role]
+    dy *= grow
     size = base * scale
     room = (len(text) + 0.5) * PT * MONO  # per point of size, with half a character for rounding
     if size * room > width - MARGIN:  # too long: smaller, in a block of its own size
@@ -224,30 +268,31 @@ def _runs(ys: list[float], line: float):
 
 
 @lru_cache(maxsize=512)
-def _background(width: float, height: float, shapes: tuple) -> str:
+def _background(width: float, height: float, shapes: tuple, m: Metrics = _STANDARD) -> str:
     """Every grid of the board in one SVG: grey fills for runs of given cells, then the cell
     lines (whole lines per row and column boundary where a grid is a rectangle). Few path
     commands, because WeasyPrint parses the picture again each time it draws it."""
     grey, lines = [], []
+    h = m.cell_h
     for x, y, (label_w, widths, given) in shapes:
-        left, top = x + label_w, y + NAME_H + LABEL_H
+        left, top = x + label_w, y + m.name_h + m.label_h
         edges = [round(left + sum(widths[:j]), 3) for j in range(len(widths) + 1)]
-        bottom = top + CELL_H * len(given)
+        bottom = top + h * len(given)
         for i, row in enumerate(given):
-            y0 = top + CELL_H * i
+            y0 = top + h * i
             j = 0
             while j < len(row):
                 k = j
                 while k < len(row) and row[k] == row[j]:
                     k += 1
                 if row[j]:
-                    grey.append(f"M{edges[j]:g} {y0:g}H{edges[k]:g}V{y0 + CELL_H:g}H{edges[j]:g}z")
+                    grey.append(f"M{edges[j]:g} {y0:g}H{edges[k]:g}V{y0 + h:g}H{edges[j]:g}z")
                 j = k
         if all(len(row) == len(widths) for row in given):
-            lines += [f"M{left:g} {top + CELL_H * i:g}H{edges[-1]:g}" for i in range(len(given) + 1)]
+            lines += [f"M{left:g} {top + h * i:g}H{edges[-1]:g}" for i in range(len(given) + 1)]
             lines += [f"M{e:g} {top:g}V{bottom:g}" for e in edges]
         else:
-            lines += [f"M{edges[j]:g} {top + CELL_H * i:g}H{edges[j + 1]:g}V{top + CELL_H * (i + 1):g}"
+            lines += [f"M{edges[j]:g} {top + h * i:g}H{edges[j + 1]:g}V{top + h * (i + 1):g}"
                       f"H{edges[j]:g}z" for i, row in enumerate(given) for j in range(len(row))]
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}mm" height="{height:g}mm" '
            f'viewBox="0 0 {width:g} {height:g}">'

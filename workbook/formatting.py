@@ -34,9 +34,11 @@ _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def pretty(value) -> str:
-    """For the page: '27/37', '-3', 'e²/(1 + e²)' (exp(n) -> eⁿ, E -> e, '*' -> '·')."""
+    """For the page: '27/37', '-3', 'e²/(1 + e²)', 'ln(34)²/4' (exp(n) -> eⁿ, E -> e, '**n' -> ⁿ,
+    '*' -> '·')."""
     text = str(value)
     text = _EXP.sub(lambda m: "e" + m.group(1).translate(_SUP), text)
+    text = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUP), text)
     text = re.sub(r"\bE\b", "e", text).replace("log(", "ln(")
     return text.replace("*", "·").replace("-", "−")
 

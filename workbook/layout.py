@@ -19,7 +19,7 @@ class Cell:
     answer: str = ""     # exact answer, key only (blank cells)
     decimal: str = ""    # 2-decimal value beside a non-integer answer
     blank: bool = False
-    wide: bool = False   # room for a fraction and its decimal
+    wide: int = False    # room for a fraction and its decimal (1); for a long exact value (2), a line (3)
     ref: str = ""        # step id and position, e.g. 'probs[2][3]' (1-based)
     value: object = None  # a blank's exact value (sympy), for checking answers; never printed
 
@@ -97,20 +97,24 @@ def given_grid(name, rows, row_labels=(), col_labels=()) -> Grid:
                 tuple(row_labels), tuple(col_labels))
 
 
-def answer_cell(value, ref: str, wide: bool, places: int = 2) -> Cell:
+def answer_cell(value, ref: str, wide: int, places: int = 2, full: bool = False) -> Cell:
+    """A blank for an exact value: the exact text (and a decimal under a non-integer). Without
+    `full`, a long non-rational one (over 9 characters) shows its decimal alone (the exact form
+    in JSON); with it (answer-free sheets' long cells), the exact text too."""
     text = pretty(value)
     dec = "" if is_whole(value) else decimal2(value, places).replace("-", "−")
-    if not value.is_Rational and len(text) > 9:
+    if not value.is_Rational and len(text) > 9 and not full:
         text = ""  # long e-expressions: the decimal alone on the page, the exact form in JSON
     return Cell(answer=text, decimal=dec, blank=True, wide=wide, ref=ref, value=value)
 
 
-def blank_grid(name, step_id, rows, row_labels=(), col_labels=(), wide=False, width=None, places=2) -> Grid:
+def blank_grid(name, step_id, rows, row_labels=(), col_labels=(), wide=False, width=None, places=2,
+               full: bool = False) -> Grid:
     """Blank cells for the exact values in `rows`; ragged rows are padded to `width` blanks."""
     width = width if width is not None else max((len(r) for r in rows), default=0)
     cells = []
     for i, row in enumerate(rows):
-        line = [answer_cell(v, f"{step_id}[{i + 1}][{j + 1}]", wide, places) for j, v in enumerate(row)]
+        line = [answer_cell(v, f"{step_id}[{i + 1}][{j + 1}]", wide, places, full) for j, v in enumerate(row)]
         line += [Cell(blank=True, wide=wide, ref=f"{step_id}[{i + 1}][{j + 1}]")
                  for j in range(len(row), width)]
         cells.append(tuple(line))

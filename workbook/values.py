@@ -101,9 +101,10 @@ def expected(cell):
 
 def is_right(given, want, abs_tol=ABS_TOL, rel_tol=REL_TOL, whole: bool = False) -> bool:
     """Right when equal to the key, or (unless `whole`: a count or index, which must be exact)
-    within abs_tol or rel_tol of it. Anything that is not a finite number is wrong."""
+    within abs_tol or rel_tol of it. Anything that is not a finite number is wrong. A box that
+    stays empty is right left empty or holding the key's word for it, 'none'."""
     if want is None:
-        return given is None
+        return given is None or (isinstance(given, str) and given.strip().lower() == "none")
     if given is None or isinstance(given, str):
         return False
     if isinstance(given, Fraction) and isinstance(want, Fraction) and given == want:

@@ -155,6 +155,7 @@ def layout(sol) -> list:
     n = _pattern_sum(p.S)
     counts = [int(v) for v in s("counts").exact]
     bars = load_bars(counts, None, Rational(T * k, E), most=T if answer_free(spec) else 0)
+    exact = answer_free(spec)  # the key shows the exact logarithms too, in cells long enough
     one = ("",)
     table = Grid("natural logarithms", ((Cell(given="ln 3", wide=True), Cell(given=f"{math.log(3):.4f}", wide=True)),
                                         (Cell(given=f"ln {n}", wide=True), Cell(given=f"{math.log(n):.4f}", wide=True))), (), ("", "value"))
@@ -180,8 +181,9 @@ def layout(sol) -> list:
               blank_grid("collapsed", "aux_collapsed", [s("aux_collapsed").exact], (), ("",), wide=True, places=4)),
          ))]),
         ("Router z-loss", s("lse").instruction + " " + s("z_loss").instruction, [Board((
-            (table, blank_grid("ln Σ exp(z)", "lse", [[v] for v in s("lse").exact], tok, ("",), wide=True),
-             blank_grid("L_z", "z_loss", [s("z_loss").exact], (), ("",), wide=True)),
+            (table, blank_grid("ln Σ exp(z)", "lse", [[v] for v in s("lse").exact], tok, ("",),
+                               wide=2 if exact else True, full=exact),
+             blank_grid("L_z", "z_loss", [s("z_loss").exact], (), ("",), wide=3 if exact else True, full=exact)),
         ))]),
     ]
 

@@ -15,7 +15,7 @@ import numpy as np
 import sympy
 
 from workbook.errors import GenerationError
-from workbook.layout import Board, Cell, Grid, blank_grid, given_grid, labels, ordinal
+from workbook.layout import Board, Cell, Grid, answer_free, blank_grid, given_grid, labels, ordinal
 from workbook.numeric import log_base, well_separated
 from workbook.problem import Matrix, Step, as_matrix
 from workbook.spec import GATES, GATE_BASE, Param, top_k_below_experts
@@ -166,6 +166,7 @@ def layout(sol) -> list:
     T, E, k = spec["tokens"], spec["experts"], spec["top_k"]
     tok, exp_ = labels("t", T), labels("E", E)
     ranks = tuple(ordinal(i) for i in range(k))
+    exact = answer_free(spec)  # the key shows dL/ds exactly too, in cells long enough
     vec = lambda v: "(" + ", ".join(str(x).replace("-", "−") for x in v) + ")"
     outputs = Grid("FFN_j(x_t) (given)", tuple(tuple(Cell(given=vec(o), wide=True) for o in row)
                                                 for row in p.outputs), tok, exp_)
@@ -182,7 +183,7 @@ def layout(sol) -> list:
         ))]),
         ("dL/ds", s("grad_s_scaled").instruction + " " + s("grad_s").instruction, [Board((
             (blank_grid(s("grad_s_scaled").title, "grad_s_scaled", s("grad_s_scaled").exact, tok, exp_, wide=True),),
-            (blank_grid("dL/ds", "grad_s", s("grad_s").exact, tok, exp_, wide=True),),
+            (blank_grid("dL/ds", "grad_s", s("grad_s").exact, tok, exp_, wide=2 if exact else True, full=exact),),
         ))]),
     ]
 

@@ -94,7 +94,7 @@ def _capacity_sections(sol):
             Board(((blank_grid("C", "capacity", [s("capacity").exact], (), ("slots",)),
                     blank_grid("kept (1) or dropped (0)", "kept", s("kept").exact, tok, ranks)),)),
             Board(((blank_grid("tokens served", "served", s("served").exact, exp_, labels("slot ", C), width=C),
-                    blank_grid("dropped tokens", "dropped", s("dropped").exact, ("token",), (), width=T - C)),)),
+                    _dropped(sol, T - C)),)),
             Board(((Figure("load per expert: bars, the part past C hatched (dropped)", *bars),
                     Figure("routing: token → expert, dropped choices dashed and crossed", *arrows)),),
                   caption="Draw the load as bars with the capacity line, and the routing as arrows."),
@@ -103,6 +103,17 @@ def _capacity_sections(sol):
             (blank_grid("smallest cf", "min_capacity_factor", [s("min_capacity_factor").exact], (), ("cf",), wide=True),),
         ))]),
     ]
+
+
+def _dropped(sol, width: int) -> Grid:
+    """The tokens with no choice kept; on an answer-free key, 'none' in the first box when no
+    token is dropped (the box then stays empty in an answer file)."""
+    grid = blank_grid("dropped tokens", "dropped", sol.step("dropped").exact, ("token",), (), width=width)
+    if answer_free(sol.spec) and not any(v for row in sol.step("dropped").exact for v in row) and grid.cells:
+        first, *rest = grid.cells[0]
+        grid = Grid(grid.name, ((Cell(answer="none", blank=True, ref=first.ref), *rest),) + grid.cells[1:],
+                    grid.row_labels, grid.col_labels)
+    return grid
 
 
 def _jitter_section(sol):
