@@ -18,7 +18,7 @@ from sympy import Rational
 
 from workbook.errors import GenerationError, SpecError
 from workbook.formatting import decimal2, tenths
-from workbook.layout import Board, Cell, Grid, labels
+from workbook.layout import Board, Cell, Grid, answer_free, labels
 from workbook.problem import Matrix, Step, as_matrix
 from workbook.spec import Param
 
@@ -158,7 +158,9 @@ def conventions(sol) -> tuple[str, ...]:
             "|w| gives exactly ±q_max. Dequantised ŵ = q · scale; error = w − ŵ, at most scale / 2 in size.",
             "Rounding: half to even, as NumPy (np.round) and PyTorch (torch.round): a tie goes to the even "
             "neighbour, 0.5 → 0, 2.5 → 2, 3.5 → 4, −2.5 → −2, −63.5 → −64. Other values go to the nearest "
-            "integer.",
+            "integer." + (" The exact value decides a tie: code that rounds the printed decimals in float32 or "
+                          "float64 can land on the other side of a planted tie (0.1 is not exact in binary)."
+                          if answer_free(sol.spec) else ""),
             f"Memory: all N parameters of {model} ({source}) at 16 bits (bf16, 2 bytes), 8 bits (1 byte)"
             " or 4 bits (½ byte); GB = 10⁹ bytes (not 2³⁰). Saved = N × (16 − bits) / 8 bytes. "
             "Scales are not counted (real INT4 keeps a 16-bit scale per 32 to 128 weights: +0.125 to 0.5 bit "

@@ -238,7 +238,8 @@ def _capacity_conventions(spec) -> list[str]:
             f"here cf = {spec['capacity_factor']}. Load counts every choice, before any is dropped.",
             order + " A choice past its expert's C slots is dropped; the kept weights are not renormalised again.",
             "A token with no choice kept gets 0 from the layer; the residual carries x_t on (the paper's rule; "
-            "HF's Switch returns p·x instead)."]
+            + ("HF transformers v5 returns 0 too; v4's Switch returned p·x)." if answer_free(spec) else
+               "HF's Switch returns p·x instead).")]
 
 
 def hand_work(sol) -> str:
