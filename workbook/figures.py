@@ -12,6 +12,10 @@ from fractions import Fraction
 _FONT = 'font-family="DejaVu Sans, sans-serif"'
 
 
+_HALF = ('<marker id="half" viewBox="0 0 4 4" refX="2" refY="2" markerWidth="2.4" markerHeight="2.4" '
+         'markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L4,2 L0,4 z" fill="#000"/></marker>')
+
+
 def _svg(width: float, height: float, body: list[str]) -> str:
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:g}mm" height="{height:g}mm" '
             f'viewBox="0 0 {width:g} {height:g}" {_FONT} font-size="2.6">'
@@ -19,7 +23,8 @@ def _svg(width: float, height: float, body: list[str]) -> str:
             'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="1.6" stroke="#000" '
             'stroke-width="0.35"/></pattern>'
             '<marker id="head" viewBox="0 0 4 4" refX="4" refY="2" markerWidth="4" markerHeight="4" '
-            'markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L4,2 L0,4 z" fill="#000"/></marker></defs>'
+            'markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L4,2 L0,4 z" fill="#000"/></marker>'
+            + (_HALF if any("#half" in part for part in body) else "") + "</defs>"
             + "".join(body) + "</svg>")
 
 
@@ -28,10 +33,10 @@ def load_bars(loads: list[int], capacity: int | None, fair: Fraction, prefix: st
     """[3, 2, 0, 3], C = 2, fair 2 -> bars E1..E4 of 3, 2, 0, 3, the tops of 3 hatched past C = 2.
     `prefix` names the bars (d for devices), `fair_name` the dotted line. `most`, the highest
     load the parameters allow, fixes the picture's height (an answer-free worksheet's frame); the
-    scale then shrinks so that it stays within 56 mm."""
+    scale then shrinks so that the bars stay within 40 mm."""
     unit, bar, gap, left, bottom, top = 7.0, 8.0, 4.0, 9.0, 7.0, 5.0
     if most:
-        unit = min(unit, 56.0 / most)
+        unit = min(unit, 40.0 / most)
     highest = max(max(loads), capacity or 0, int(fair) + 1, most)
     width = left + len(loads) * (bar + gap) + 22
     height = top + highest * unit + bottom
@@ -68,11 +73,15 @@ def load_bars(loads: list[int], capacity: int | None, fair: Fraction, prefix: st
     return _svg(width, height, body), width, height
 
 
-def routing_arrows(choices: list[list[int]], kept: list[list[int]], experts: int) -> tuple[str, float, float]:
-    """choices[t] = the 1-based experts of token t, best first; kept[t][r] = 1 if served, 0 if dropped."""
-    step, tokens = 7.0, len(choices)
+def routing_arrows(choices: list[list[int]], kept: list[list[int]], experts: int,
+                   legend: bool = False) -> tuple[str, float, float]:
+    """choices[t] = the 1-based experts of token t, best first; kept[t][r] = 1 if served, 0 if dropped.
+    With `legend` (answer-free sheets): rows 5.5 mm apart, each arrowhead at the middle of its
+    line (where lines into one expert are still apart) instead of at the expert, and a legend of
+    the three line styles below."""
+    step, tokens = (5.5 if legend else 7.0), len(choices)
     rows = max(tokens, experts)
-    width, height = 62.0, rows * step + 4
+    width, height = 62.0, rows * step + 4 + (13 if legend else 0)
     x_tok, x_exp = 10.0, 50.0
 
     def y_tok(t):
@@ -91,13 +100,27 @@ def routing_arrows(choices: list[list[int]], kept: list[list[int]], experts: int
         for r, (e, ok) in enumerate(zip(row, marks)):
             x1, y1, x2, y2 = x_tok, y_tok(t), x_exp - 0.6, y_exp(e - 1)
             style = 'stroke-width="0.5"' if r == 0 else 'stroke-width="0.25"'
-            if ok:
+            if ok and legend:  # the head halfway, then the rest of the line
+                mx, my = round(x1 + (x2 - x1) * 0.55, 3), round(y1 + (y2 - y1) * 0.55, 3)
+                body.append(f'<line x1="{x1}" y1="{y1:g}" x2="{mx:g}" y2="{my:g}" stroke="#000" {style} '
+                            f'marker-end="url(#half)"/><line x1="{mx:g}" y1="{my:g}" x2="{x2}" y2="{y2:g}" '
+                            f'stroke="#000" {style}/>')
+            elif ok:
                 body.append(f'<line x1="{x1}" y1="{y1:g}" x2="{x2}" y2="{y2:g}" stroke="#000" {style} marker-end="url(#head)"/>')
             else:
                 mx, my = x1 + (x2 - x1) * 0.75, y1 + (y2 - y1) * 0.75
                 body.append(f'<line x1="{x1}" y1="{y1:g}" x2="{x2}" y2="{y2:g}" stroke="#000" {style} '
                             'stroke-dasharray="1.2 0.8"/>'
                             f'<text x="{mx:g}" y="{my + 1.2:g}" text-anchor="middle" font-size="4" font-weight="bold">×</text>')
+    if legend:
+        y0 = rows * step + 6
+        for i, (style, extra, words) in enumerate((
+                ('stroke-width="0.5"', ' marker-end="url(#half)"', "1st choice, kept"),
+                ('stroke-width="0.25"', ' marker-end="url(#half)"', "later choice, kept"),
+                ('stroke-width="0.25" stroke-dasharray="1.2 0.8"', "", "dropped (×)"))):
+            y = y0 + i * 3.6
+            body.append(f'<line x1="2" y1="{y:g}" x2="14" y2="{y:g}" stroke="#000" {style}{extra}/>'
+                        f'<text x="17" y="{y + 0.9:g}">{words}</text>')
     return _svg(width, height, body), width, height
 
 

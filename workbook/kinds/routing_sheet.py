@@ -88,7 +88,7 @@ def _capacity_sections(sol):
     topk = [[int(e) for e in row] for row in s("topk").exact]
     kept = [[int(v) for v in row] for row in s("kept").exact]
     bars = load_bars([int(v) for v in s("load").exact], C, fair_share(spec), most=T if answer_free(spec) else 0)
-    arrows = routing_arrows(topk, kept, E)
+    arrows = routing_arrows(topk, kept, E, legend=answer_free(spec))
     return [
         ("Capacity and dropped tokens", " ".join(s(i).instruction for i in ("capacity", "kept", "served", "dropped")), [
             Board(((blank_grid("C", "capacity", [s("capacity").exact], (), ("slots",)),
