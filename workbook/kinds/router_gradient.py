@@ -167,22 +167,25 @@ def layout(sol) -> list:
     tok, exp_ = labels("t", T), labels("E", E)
     ranks = tuple(ordinal(i) for i in range(k))
     exact = answer_free(spec)  # the key shows dL/ds exactly too, in cells long enough
+    long_e = exact and GATE_BASE[spec["gate"]] == "e"  # and base-e weights and gradients
     vec = lambda v: "(" + ", ".join(str(x).replace("-", "−") for x in v) + ")"
     outputs = Grid("FFN_j(x_t) (given)", tuple(tuple(Cell(given=vec(o), wide=True) for o in row)
                                                 for row in p.outputs), tok, exp_)
     return [
         ("Selection and weights", s("topk").instruction + " " + s("weights").instruction, [Board((
             (given_grid("s (given)", p.S, tok, exp_), blank_grid(f"top-{k}", "topk", s("topk").exact, tok, ranks),
-             blank_grid("w", "weights", s("weights").exact, tok, ranks, wide=True)),
+             blank_grid("w", "weights", s("weights").exact, tok, ranks, wide=2 if long_e else True, full=long_e)),
         ))]),
         ("dL/dw", s("grad_w").instruction + " " + s("mean_grad").instruction, [Board((
             (outputs,),
             (given_grid("δ = dL/dy (given)", p.delta, tok, labels("", spec["d_model"])),
              blank_grid("dL/dw_j", "grad_w", s("grad_w").exact, tok, ranks, wide=True),
-             blank_grid("Σ w_i dL/dw_i", "mean_grad", [[v] for v in s("mean_grad").exact], tok, ("",), wide=True)),
+             blank_grid("Σ w_i dL/dw_i", "mean_grad", [[v] for v in s("mean_grad").exact], tok, ("",),
+                        wide=2 if long_e else True, full=long_e)),
         ))]),
         ("dL/ds", s("grad_s_scaled").instruction + " " + s("grad_s").instruction, [Board((
-            (blank_grid(s("grad_s_scaled").title, "grad_s_scaled", s("grad_s_scaled").exact, tok, exp_, wide=True),),
+            (blank_grid(s("grad_s_scaled").title, "grad_s_scaled", s("grad_s_scaled").exact, tok, exp_,
+                        wide=2 if long_e else True, full=long_e),),
             (blank_grid("dL/ds", "grad_s", s("grad_s").exact, tok, exp_, wide=2 if exact else True, full=exact),),
         ))]),
     ]

@@ -25,6 +25,7 @@ def layout(sol) -> list:
     s = sol.step
     b = GATE_BASE[spec["gate"]]
     wide_probs = True
+    long_e = b == "e" and answer_free(spec)  # the key writes base-e values exactly too
     sections = [
         ("Router scores", s("scores").instruction, [Board((
             (None, given_grid("W_rᵀ", list(zip(*p.W_router)), dim, exp_)),
@@ -32,10 +33,11 @@ def layout(sol) -> list:
         ))]),
         (f"Powers of {b}", s("powers").instruction + " Then add up each row.", [Board((
             (blank_grid(f"{b}^(s − row min)", "powers", s("powers").exact, tok, exp_, wide=b == "e"),
-             blank_grid("Σ", "row_sum", [[v] for v in s("row_sum").exact], tok, ("sum",), wide=b == "e")),
+             blank_grid("Σ", "row_sum", [[v] for v in s("row_sum").exact], tok, ("sum",),
+                        wide=(2 if long_e else b == "e"), full=long_e)),
         ))]),
         ("Router probabilities", s("probs").instruction, [Board((
-            (blank_grid("P", "probs", s("probs").exact, tok, exp_, wide=wide_probs),),
+            (_over_sum(blank_grid("P", "probs", s("probs").exact, tok, exp_, wide=wide_probs), sol, long_e),),
         ))]),
     ]
     if spec.kind in TOKEN_CHOICE:
@@ -44,7 +46,8 @@ def layout(sol) -> list:
         sections += [
             (s("topk").title + " and their weights", s("topk").instruction + " " + s("weights").instruction, [Board((
                 (blank_grid("top-k expert" if k > 1 else "top-1 expert", "topk", s("topk").exact, tok, ranks),
-                 blank_grid("weight", "weights", s("weights").exact, tok, ranks, wide=True)),
+                 blank_grid("weight", "weights", s("weights").exact, tok, ranks, wide=2 if long_e else True,
+                            full=long_e)),
             ))]),
             ("Routing table and load", s("routing").instruction + " " + s("load").instruction, [Board((
                 (blank_grid("tokens of each expert", "routing", s("routing").exact, exp_, (), width=T),
@@ -61,7 +64,8 @@ def layout(sol) -> list:
         sections += [
             ("Token index I and gating G", s("token_index").instruction + " " + s("gating").instruction, [Board((
                 (blank_grid("I (token)", "token_index", s("token_index").exact, exp_, ranks),
-                 blank_grid("G (probability)", "gating", s("gating").exact, exp_, ranks, wide=True)),
+                 _over_sum(blank_grid("G (probability)", "gating", s("gating").exact, exp_, ranks, wide=True),
+                           sol, long_e, [[int(t) for t in row] for row in s("token_index").exact])),
             ))]),
             ("Coverage and dropped tokens", s("coverage").instruction + " " + s("dropped").instruction, [Board((
                 (blank_grid("coverage", "coverage", [s("coverage").exact], ("count",), tok),),
@@ -103,6 +107,25 @@ def _capacity_sections(sol):
             (blank_grid("smallest cf", "min_capacity_factor", [s("min_capacity_factor").exact], (), ("cf",), wide=True),),
         ))]),
     ]
+
+
+def _over_sum(grid: Grid, sol, long_e: bool, tokens=None) -> Grid:
+    """Base-e probabilities written exactly as the sheet computes them: 'e²/Σ', the power over its
+    token's row sum Σ (Step 2); in a grid of experts, 'e²/Σ₃' names the token. Other grids as they are."""
+    if not long_e:
+        return grid
+    powers = sol.step("powers").exact
+    rows = []
+    for i, line in enumerate(grid.cells):
+        cells = []
+        for j, cell in enumerate(line):
+            t = tokens[i][j] - 1 if tokens else i
+            e = powers[t].index(next(p for p in powers[t] if p / sum(powers[t]) == cell.value)) if tokens else j
+            sub = str(t + 1).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")) if tokens else ""
+            cells.append(Cell(answer=f"{pretty(powers[t][e])}/Σ{sub}", decimal=cell.decimal, blank=True,
+                              wide=cell.wide, ref=cell.ref, value=cell.value))
+        rows.append(tuple(cells))
+    return Grid(grid.name, tuple(rows), grid.row_labels, grid.col_labels)
 
 
 def _dropped(sol, width: int) -> Grid:
