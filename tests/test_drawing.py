@@ -132,6 +132,8 @@ def test_every_number_sits_centred_in_its_own_cell(name, seed, size, level):
                 assert abs(centre - (left + width / 2)) <= advance / 4 + 1e-6, (grid.name, text)
                 half = len(text) * advance / 2
                 assert left < centre - half and centre + half < left + width, (grid.name, text)
+                # clear of the cell's lines: half the metrics' margin (1 mm from revision 4 on)
+                assert min(centre - half - left, left + width - centre - half) >= m.margin / 2 - 1e-6, (grid.name, text)
             _labels_fit(grid, x, y, found, m)
         ET.fromstring(unquote(drawing.background.split(",", 1)[1]))  # a well-formed picture
 

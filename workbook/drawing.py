@@ -28,6 +28,7 @@ LABEL_H = 4.0               # the column-label row
 NAME_H = 3.4                # the grid's name above it
 GAP_X, GAP_Y = 3.0, 1.0     # between panels of a board
 MARGIN = 0.6                # a number keeps at least half of this from each side of its cell
+ROOMY = 2.0                 # the same from layout revision 4: a number never touches its cell's lines
 FIGURE_NAME_H = 3.6
 LABEL_PT, NAME_PT = 6.5, 7.5
 # role -> (size relative to the sheet's base size, offset of its line's middle from the cell's, mm)
@@ -54,6 +55,7 @@ class Metrics:
     name_pt: float = NAME_PT
     grow: float = 1.0  # the factor, for the answers' offsets (ROLES)
     name_room: bool = False  # a panel is as wide as its name at least (revision 4 on)
+    margin: float = MARGIN  # a number keeps half of this from each side of its cell
 
 
 def metrics(font_size: float = 0.0, grow: bool = False) -> Metrics:
@@ -63,7 +65,7 @@ def metrics(font_size: float = 0.0, grow: bool = False) -> Metrics:
         return _STANDARD
     k = font_size / 9 if font_size > 9 else 1.0
     return Metrics(*(round(v * k, 3) for v in (CELL_W, WIDE_W, LONG_W, LINE_W, CELL_H, ROW_LABEL_W, LABEL_H,
-                                               NAME_H, LABEL_PT, NAME_PT)), k, True)
+                                               NAME_H, LABEL_PT, NAME_PT)), k, True, ROOMY * k)
 
 
 _STANDARD = Metrics()
@@ -167,7 +169,7 @@ def _put_grid(blocks, grid: Grid, x: float, top: float, base: float, m: Metrics 
     cells_top = top + m.name_h + m.label_h
     blocks.put("name", grid.name, m.name_pt, top, m.name_h, x + left, 0.0, align="left")
     for j, label in enumerate(grid.col_labels[:len(widths)]):  # a long label is set smaller
-        size = min(m.label_pt, (widths[j] - MARGIN) / ((len(label) + 0.5) * PT * MONO))
+        size = min(m.label_pt, (widths[j] - m.margin) / ((len(label) + 0.5) * PT * MONO))
         blocks.put("col", label, size, top + m.name_h, m.label_h, starts[j], widths[j])
     for i, label in enumerate(grid.row_labels[:len(grid.cells)]):
         blocks.put("row", label, m.label_pt, cells_top + m.cell_h * i, m.cell_h, x, left - 1, align="right")
@@ -176,23 +178,23 @@ def _put_grid(blocks, grid: Grid, x: float, top: float, base: float, m: Metrics 
         for j, cell in enumerate(row):
             place = (y, m.cell_h, starts[j], widths[j])
             if not cell.blank:
-                _put_number(blocks, "given", cell.given, base, place, m.grow)
+                _put_number(blocks, "given", cell.given, base, place, m)
             elif cell.answer and not cell.decimal:
-                _put_number(blocks, "whole", cell.answer, base, place, m.grow)
+                _put_number(blocks, "whole", cell.answer, base, place, m)
             elif cell.decimal:
                 if cell.answer:
-                    _put_number(blocks, "frac", cell.answer, base, place, m.grow)
-                _put_number(blocks, "dec" if cell.answer else "dec-only", cell.decimal, base, place, m.grow)
+                    _put_number(blocks, "frac", cell.answer, base, place, m)
+                _put_number(blocks, "dec" if cell.answer else "dec-only", cell.decimal, base, place, m)
 
 
-def _put_number(blocks, role: str, text: str, base: float, place, grow: float = 1.0) -> None:
+def _put_number(blocks, role: str, text: str, base: float, place, m: Metrics = _STANDARD) -> None:
     y, line, x, width = place
     scale, dy = ROLES[role]
-    dy *= grow
+    dy *= m.grow
     size = base * scale
     room = (len(text) + 0.5) * PT * MONO  # per point of size, with half a character for rounding
-    if size * room > width - MARGIN:  # too long: smaller, in a block of its own size
-        size = (width - MARGIN) / room
+    if size * room > width - m.margin:  # too long: smaller, in a block of its own size
+        size = (width - m.margin) / room
     blocks.put(role, text, size, y + dy, line, x, width)
 
 
