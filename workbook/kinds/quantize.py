@@ -188,14 +188,15 @@ def _answer(value, ref: str, wide: bool = True, approx: bool = False) -> Cell:
                 blank=True, wide=wide, ref=ref)
 
 
-def _given(name, matrix) -> Grid:
-    return Grid(name, tuple(tuple(Cell(given=tenths(Rational(a, 10))) for a in row) for row in matrix),
+def _given(name, matrix, wide: bool = False) -> Grid:
+    """A given weight matrix; `wide` (answer-free sheets) gives −2.8 room clear of its lines."""
+    return Grid(name, tuple(tuple(Cell(given=tenths(Rational(a, 10)), wide=wide) for a in row) for row in matrix),
                 labels("", len(matrix)), labels("", len(matrix[0])))
 
 
 def _boards(groups, caption="") -> list:
     """Panels left to right, each group on a new line, wrapped to the page width; a Board per line."""
-    width = lambda g: 7.8 + len(g.cells[0]) * (15.3 if g.cells[0][-1].wide else 9.3) + 3  # mm
+    width = lambda g: 7.8 + len(g.cells[0]) * (9.3, 15.3, 24.3)[int(g.cells[0][-1].wide)] + 3  # mm
     lines = []
     for group in groups:
         lines.append([])
@@ -209,7 +210,7 @@ def _boards(groups, caption="") -> list:
 def layout(sol) -> list:
     p, s, spec = sol.problem, sol.step, sol.spec
     E, fmts = spec["experts"], formats(spec)
-    exp_, given = labels("E", E), [_given(f"W{e + 1} (given)", p.W[e]) for e in range(E)]
+    exp_, given = labels("E", E), [_given(f"W{e + 1} (given)", p.W[e], answer_free(spec)) for e in range(E)]
 
     def per_expert(name, ids, heads):
         return Grid(name, tuple(tuple(_answer(s(i).exact[e], f"{i}[{e + 1}]") for i in ids) for e in range(E)),
@@ -224,12 +225,13 @@ def layout(sol) -> list:
     scales = per_expert("per expert", scale_ids, ("max|w|",) + tuple(f"{f.upper()} scale" for f in fmts))
     sections = [("Absmax and scale of each expert", " ".join(s(i).instruction for i in scale_ids),
                  _boards([given + [scales]]))]
+    roomy = answer_free(spec)  # cells with room for −1911/1270 and −2.8 clear of their lines
     for f in fmts:
         wide, boards = f == "int8", []
         for e in range(E):
             boards += _boards([[given[e], matrix("x = w / scale", f"x_{f}", e, True), matrix("q", f"q_{f}", e, wide)],
-                               [matrix("ŵ = q · scale", f"w_hat_{f}", e, wide),
-                                matrix("error w − ŵ", f"error_{f}", e, wide)]], f"Expert E{e + 1}")
+                               [matrix("ŵ = q · scale", f"w_hat_{f}", e, (2 if wide else 1) if roomy else wide),
+                                matrix("error w − ŵ", f"error_{f}", e, wide or roomy)]], f"Expert E{e + 1}")
         text = " ".join(s(i + f).instruction for i in ("x_", "q_", "w_hat_", "error_")) + " Watch for ties."
         sections.append((f"{f.upper()}: q_max = {QMAX[f]}", text, boards))
     errors = per_expert("largest |w − ŵ|", tuple(f"max_error_{f}" for f in fmts), tuple(f.upper() for f in fmts))
