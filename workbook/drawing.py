@@ -136,8 +136,9 @@ def draw_board(board: Board, font_size: float = 0.0, grow: bool = False) -> Draw
 
 
 def _size(panel, m: Metrics = _STANDARD) -> tuple[float, float]:
-    if isinstance(panel, Figure):
-        return panel.width_mm + 0.6, panel.height_mm + 0.6 + FIGURE_NAME_H
+    if isinstance(panel, Figure):  # its name: 7.5 pt DejaVu Sans, at most 0.62 em a character
+        name = len(panel.name) * 7.5 * PT * 0.62 if m.name_room else 0.0
+        return max(panel.width_mm + 0.6, name), panel.height_mm + 0.6 + FIGURE_NAME_H
     width = label_width(panel, m) + sum(_widths(panel, m))
     if m.name_room:  # the name starts above the cells and must end before the next panel
         width = max(width, label_width(panel, m) + (len(panel.name) + 1) * m.name_pt * PT * MONO)

@@ -92,15 +92,18 @@ def _capacity_sections(sol):
     topk = [[int(e) for e in row] for row in s("topk").exact]
     kept = [[int(v) for v in row] for row in s("kept").exact]
     bars = load_bars([int(v) for v in s("load").exact], C, fair_share(spec), most=T if answer_free(spec) else 0)
-    arrows = routing_arrows(topk, kept, E, legend=answer_free(spec))
+    fixed = answer_free(spec)
+    arrows = routing_arrows(topk, kept, E, legend=fixed)
     return [
         ("Capacity and dropped tokens", " ".join(s(i).instruction for i in ("capacity", "kept", "served", "dropped")), [
             Board(((blank_grid("C", "capacity", [s("capacity").exact], (), ("slots",)),
                     blank_grid("kept (1) or dropped (0)", "kept", s("kept").exact, tok, ranks)),)),
             Board(((blank_grid("tokens served", "served", s("served").exact, exp_, labels("slot ", C), width=C),
                     _dropped(sol, T - C)),)),
-            Board(((Figure("load per expert: bars, the part past C hatched (dropped)", *bars),
-                    Figure("routing: token → expert, dropped choices dashed and crossed", *arrows)),),
+            Board(((Figure("load per expert, the part past C hatched" if fixed else
+                           "load per expert: bars, the part past C hatched (dropped)", *bars),
+                    Figure("routing: token → expert" if fixed else
+                           "routing: token → expert, dropped choices dashed and crossed", *arrows)),),
                   caption="Draw the load as bars with the capacity line, and the routing as arrows."),
         ]),
         (s("min_capacity_factor").title, s("min_capacity_factor").instruction, [Board((
