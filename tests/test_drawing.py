@@ -119,7 +119,11 @@ def test_every_number_sits_centred_in_its_own_cell(name, seed, size, level):
         if not board.panels:
             continue
         grow = sheet.revision >= 4
-        drawing, m = draw_board(board, size, grow), metrics(size, grow)
+        drawing = draw_board(board, size, grow)
+        m = metrics(drawing.base, grow)
+        assert drawing.base == (size or 9.0) or (grow and drawing.base >= 9.0 and drawing.width <= 186.0)
+        if grow:  # a board fits the page; one set smaller than the sheet's size only where it must
+            assert drawing.width <= 186.0 or drawing.base == 9.0
         found = _Found()
         for block in drawing.texts + drawing.answers:
             for top, text, centre, advance in _read(block):

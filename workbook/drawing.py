@@ -27,6 +27,7 @@ ROW_LABEL_W = 7.0           # the row-label column at least, its 1 mm gap to the
 LABEL_H = 4.0               # the column-label row
 NAME_H = 3.4                # the grid's name above it
 GAP_X, GAP_Y = 3.0, 1.0     # between panels of a board
+TEXT_W = 186.0              # the widest a board may be: A4's text width (210 − 2 × 12 mm margins)
 MARGIN = 0.6                # a number keeps at least half of this from each side of its cell
 ROOMY = 2.0                 # the same from layout revision 4: a number never touches its cell's lines
 FIGURE_NAME_H = 3.6
@@ -98,18 +99,20 @@ class Drawing:
     answers: tuple[Text, ...]
     grids: tuple[tuple[Grid, float, float], ...]
     figures: tuple[tuple[Figure, float, float], ...]
+    base: float = 9.0  # the type size it was set in (points): the sheet's, or the largest that fits
 
 
 def draw_board(board: Board, font_size: float = 0.0, grow: bool = False) -> Drawing:
     """Panels in rows and columns, each column as wide as its widest panel, each row as tall as its
     tallest, panels sitting on their row's bottom line: the places the table layout gave them.
-    With `grow` (layout revision 4 on), cells grow with a base type size above 9 pt."""
+    With `grow` (layout revision 4 on), cells grow with a base type size above 9 pt, as far as the
+    board still fits the page's width (TEXT_W): a wider board is set in the largest size that fits."""
     base = font_size or 9.0
     m = metrics(base, grow)
-    sizes = [[_size(p, m) if p is not None else (0.0, 0.0) for p in row] for row in board.panels]
-    ncols = max((len(row) for row in board.panels), default=0)
-    widths = [max((r[j][0] for r in sizes if j < len(r)), default=0.0) for j in range(ncols)]
-    xs = [sum(widths[:j]) + GAP_X * j for j in range(ncols)]
+    while grow and base > 9.0 and _columns(board, m)[-1] > TEXT_W:
+        base = max(9.0, base - 0.5)
+        m = metrics(base, grow)
+    sizes, xs = _columns(board, m)[:2]
     grids, figures, y = [], [], 0.0
     for row, row_sizes in zip(board.panels, sizes):
         tall = max((h for _, h in row_sizes), default=0.0)
@@ -132,7 +135,16 @@ def draw_board(board: Board, font_size: float = 0.0, grow: bool = False) -> Draw
     texts = blocks.texts(width)
     return Drawing(width, height, _background(width, height, tuple((x, y, _shape(g, m)) for g, x, y in grids), m),
                    tuple(t for t in texts if t.role not in ANSWER_ROLES),
-                   tuple(t for t in texts if t.role in ANSWER_ROLES), tuple(grids), tuple(figures))
+                   tuple(t for t in texts if t.role in ANSWER_ROLES), tuple(grids), tuple(figures), base)
+
+
+def _columns(board: Board, m: Metrics) -> tuple[list, list, float]:
+    """Each panel's (width, height), each column's left edge, and the board's width."""
+    sizes = [[_size(p, m) if p is not None else (0.0, 0.0) for p in row] for row in board.panels]
+    ncols = max((len(row) for row in board.panels), default=0)
+    widths = [max((r[j][0] for r in sizes if j < len(r)), default=0.0) for j in range(ncols)]
+    xs = [sum(widths[:j]) + GAP_X * j for j in range(ncols)]
+    return sizes, xs, (xs[-1] + widths[-1]) if ncols else 0.0
 
 
 def _size(panel, m: Metrics = _STANDARD) -> tuple[float, float]:

@@ -239,6 +239,8 @@ def layout(sol) -> list:
             _decimals(p.unit, sol, [(b, unit, i) for i, b in enumerate(bits)]))]),
         _section(sol, "Fine-grained and shared experts",
                  ["fine_expert_params", "fine_top_k", "fine_active_params", "combinations", "shared_combinations"],
+                 [_board(split, _places("parameters", sol, fine)), _board(_places("expert sets", sol, sets))]
+                 if answer_free(sol.spec) else  # five-box grids: two boards, each within the page
                  [_board(split, _places("parameters", sol, fine), _places("expert sets", sol, sets))])]
 
 
