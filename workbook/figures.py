@@ -45,6 +45,7 @@ def load_bars(loads: list[int], capacity: int | None, fair: Fraction, prefix: st
     def y(v):
         return base - float(v) * unit
 
+    lines = [y(fair)] + ([y(capacity)] if capacity is not None else [])  # the dashed lines across the bars
     body = [f'<line x1="{left}" y1="{base}" x2="{width - 22}" y2="{base}" stroke="#000" stroke-width="0.3"/>',
             f'<line x1="{left}" y1="{base}" x2="{left}" y2="{top - 1}" stroke="#000" stroke-width="0.3"/>']
     for v in range(highest + 1):
@@ -59,7 +60,8 @@ def load_bars(loads: list[int], capacity: int | None, fair: Fraction, prefix: st
             body.append(f'<rect x="{x}" y="{y(load):g}" width="{bar}" height="{(load - kept) * unit:g}" '
                         'fill="url(#hatch)" stroke="#000" stroke-width="0.3"/>')
         body.append(f'<text x="{x + bar / 2:g}" y="{base + 3.5:g}" text-anchor="middle">{prefix}{e + 1}</text>')
-        body.append(f'<text x="{x + bar / 2:g}" y="{y(load) - 1:g}" text-anchor="middle" font-weight="bold">{load}</text>')
+        body.append(f'<text x="{x + bar / 2:g}" y="{_label_y(y(load), lines) if most else y(load) - 1:g}" '
+                    f'text-anchor="middle" font-weight="bold">{load}</text>')
     end = width - 22
     # the fair-share label moves below the capacity label when the two lines (nearly) meet
     shift = 3.2 if capacity is not None and abs(float(fair) - capacity) * unit < 3 else 0
@@ -71,6 +73,15 @@ def load_bars(loads: list[int], capacity: int | None, fair: Fraction, prefix: st
                     'stroke-width="0.5" stroke-dasharray="2.5 1.2"/>'
                     f'<text x="{end + 1}" y="{y(capacity) + 0.9:g}" font-weight="bold">C = {capacity}</text>')
     return _svg(width, height, body), width, height
+
+
+def _label_y(top: float, lines: list[float]) -> float:
+    """The baseline of a bar's value label: just above the bar, or higher, or inside its top, the
+    first place that no dashed line runs through (the label's glyphs are about 2 mm tall)."""
+    for baseline in (top - 1, top - 3.8, top + 3.0):
+        if all(not (baseline - 2.4 < line < baseline + 0.8) for line in lines):
+            return round(baseline, 3)
+    return round(top - 1, 3)
 
 
 def routing_arrows(choices: list[list[int]], kept: list[list[int]], experts: int,
@@ -108,7 +119,8 @@ def routing_arrows(choices: list[list[int]], kept: list[list[int]], experts: int
             elif ok:
                 body.append(f'<line x1="{x1}" y1="{y1:g}" x2="{x2}" y2="{y2:g}" stroke="#000" {style} marker-end="url(#head)"/>')
             else:
-                mx, my = x1 + (x2 - x1) * 0.75, y1 + (y2 - y1) * 0.75
+                at = 0.45 if legend else 0.75  # where lines into one expert are still apart
+                mx, my = x1 + (x2 - x1) * at, y1 + (y2 - y1) * at
                 body.append(f'<line x1="{x1}" y1="{y1:g}" x2="{x2}" y2="{y2:g}" stroke="#000" {style} '
                             'stroke-dasharray="1.2 0.8"/>'
                             f'<text x="{mx:g}" y="{my + 1.2:g}" text-anchor="middle" font-size="4" font-weight="bold">×</text>')
