@@ -105,7 +105,9 @@ def test_nothing_is_fetched(monkeypatch):
 
 def test_the_course_build_joins_every_sheet_in_course_order():
     """build_course on two presets laid out in two processes: each sheet's files, and the combined
-    workbook and answer key holding every page of every worksheet (key) in course order."""
+    workbook and answer key holding every page of every worksheet (key) in course order, after
+    a cover and a contents page, each sheet padded to an even count (tests/test_course_book.py
+    checks the books in full)."""
     from workbook.course import build_course
     chosen = presets()[:2]
     files = dict(build_course("a4", chosen, jobs=2))
@@ -113,13 +115,14 @@ def test_the_course_build_joins_every_sheet_in_course_order():
     sheets = [(name, PdfReader(io.BytesIO(data))) for name, data in files.items()
               if name.endswith("-worksheet.pdf")]
     assert [n.split("-")[0] for n, _ in sheets] == [p.name.split("-")[0] for p in chosen]
-    assert len(workbook.pages) == len(key.pages) == sum(len(r.pages) for _, r in sheets)
+    padded = [len(r.pages) + len(r.pages) % 2 for _, r in sheets]
+    assert len(workbook.pages) == len(key.pages) == 2 + sum(padded)
     first = sheets[0][1].pages[0].extract_text()
-    assert workbook.pages[0].extract_text() == first and "Answer key" in key.pages[0].extract_text()
+    assert workbook.pages[2].extract_text() == first and "Answer key" in key.pages[2].extract_text()
     titles = [item.title for item in workbook.outline if not isinstance(item, list)]  # a bookmark per sheet
-    assert len(titles) == len(chosen) and titles[0] in first
-    second = workbook.get_destination_page_number([i for i in workbook.outline if not isinstance(i, list)][1])
-    assert second == len(sheets[0][1].pages)
+    assert titles[:2] == ["Cover", "Contents"] and len(titles) == 2 + len(chosen) and titles[2] in first
+    second = workbook.get_destination_page_number([i for i in workbook.outline if not isinstance(i, list)][3])
+    assert second == 2 + padded[0]
 
 
 def _pictures(pdf: bytes, folder, tag: str) -> list[bytes]:

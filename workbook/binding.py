@@ -3,10 +3,11 @@
 A side's page is a drawn page with, for a pair layout, that side's own layer laid over it (the
 worksheet's blanks and labels, or the key's answers, over the page both share), so what the two
 sides have in common is drawn once. `bind` makes a PDF of chosen pages of one drawn PDF;
-`JoinedPdf` joins PDFs (a class set's parts, laid out by several processes) into one. Both
-rebuild the bookmark outline, which copying pages leaves behind: a mark is (level, label, page,
-top in points from the page's bottom, or None for the whole page). The same input gives the
-same bytes. Leaves out: drawing (render_pdf.py) and what the pages are (exam.py, course.py).
+`JoinedPdf` joins PDFs (a class set's parts, a course's sheets, laid out by several processes)
+into one. Both rebuild the bookmark outline, which copying pages leaves behind: a mark is
+(level, label, page, top in points from the page's bottom, or None for the whole page). The
+same input gives the same bytes. Leaves out: drawing (render_pdf.py) and what the pages are
+(exam.py, course.py).
 """
 
 import io
@@ -59,16 +60,19 @@ class JoinedPdf:
 
         self._pikepdf = pikepdf
         self._pdf = pikepdf.Pdf.new()
-        self._parts = []  # the joined pages' streams are read from their parts when saved
+        self._parts = {}  # part -> its opened PDF: the joined pages' streams are read from it when saved
         self._marks: list[Mark] = []
 
     def add(self, part: bytes, marks: list[Mark] = ()) -> None:
-        """Append every page of `part`; its marks' pages count from its first page."""
+        """Append every page of `part`; its marks' pages count from its first page. A part added
+        again (a blank page) is opened once: its pages' contents and fonts are stored once."""
         first = len(self._pdf.pages)
-        self._parts.append(self._pikepdf.Pdf.open(io.BytesIO(part)))
-        self._pdf.pages.extend(self._parts[-1].pages)
-        if "/Lang" in self._parts[-1].Root and "/Lang" not in self._pdf.Root:
-            self._pdf.Root.Lang = self._parts[-1].Root.Lang
+        if part not in self._parts:
+            self._parts[part] = self._pikepdf.Pdf.open(io.BytesIO(part))
+        opened = self._parts[part]
+        self._pdf.pages.extend(opened.pages)
+        if "/Lang" in opened.Root and "/Lang" not in self._pdf.Root:
+            self._pdf.Root.Lang = opened.Root.Lang
         self._marks += [(level, label, first + page, top) for level, label, page, top in marks]
 
     def pdf(self, title: str) -> bytes:

@@ -299,6 +299,8 @@ def generate(preset_name, fmt, paper, out, seed, **kw):
 def key(code, worksheet, fmt, paper, out):
     """Rebuild a variant from the code printed on its sheet and write its key.
 
+    Each file holds the very bytes `generate` wrote for that code.
+
     Example: moe-workbook key 10JP-81P --format pdf,html
     """
     formats = _library(parse_formats, fmt)
@@ -551,6 +553,9 @@ def solve_cmd(preset_or_code, seed, seeds, **kw):
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True, help="Output folder.")
 def build(paper, out):
     """Build the whole workbook: every preset as PDF and HTML, plus workbook.pdf and answer-key.pdf.
+
+    The two books open with a cover and a contents page (sheet, code, page) and start every
+    sheet on an odd page, page for page alike, for double-sided printing.
 
     Example: moe-workbook build --paper letter
     """

@@ -1,18 +1,29 @@
 """The whole workbook: every preset's worksheet and key, plus one combined workbook and key PDF.
 
 Presets are laid out one per process across the machine's cores (`jobs`; 1 lays them out here,
-in order, calling `progress` after each). Returns (file name, bytes) pairs for write.py.
+in order, calling `progress` after each). The combined PDFs are books for double-sided printing:
+a cover and a contents page (each sheet's title, code and the page it starts on), then the
+sheets, each starting on an odd page. The contents is computed, never typed: the sheets are laid
+out first, each padded with blank pages to the same even count in both books (so the two stay
+page for page aligned), and then the cover and contents, until the number of pages they take is
+the number their page numbers assumed. Returns (file name, bytes) pairs for write.py.
 Leaves out: the command line and the file system.
 """
 
 import os
+from dataclasses import dataclass
 from typing import Callable
 
+from workbook import __version__
 from workbook.presets import Preset, preset, presets
-from workbook.render_html import printable, render_html
+from workbook.render_html import PAGE_SIZES, environment, printable, render_html
 from workbook.sheet import build_sheet
 from workbook.solve import solve
 from workbook.workers import worker_pool
+
+COURSE_TITLE = "Mixture-of-Experts by hand"
+PAPER_NAMES = {"a4": "A4", "letter": "US Letter"}
+BOOKS = (("worksheet", "workbook", "Workbook"), ("key", "answer-key", "Answer key"))  # side, file, label
 
 
 def stem(name: str, code: str, paper: str) -> str:
@@ -20,9 +31,33 @@ def stem(name: str, code: str, paper: str) -> str:
     return f"{name}-{code}" + ("-letter" if paper == "letter" else "")
 
 
-def _preset_files(job) -> tuple[str, list[tuple[str, bytes]], list[bytes], list[list]]:
-    """One preset: its four files (PDF and HTML, worksheet and key), its two PDFs and their
-    bookmarks (binding.Mark)."""
+@dataclass(frozen=True)
+class PrintedSheet:
+    """One preset printed: its four files, and per side its PDF, its pages and its bookmarks
+    (binding.Mark, pages from its first)."""
+
+    name: str
+    title: str
+    code: str
+    files: tuple
+    pdfs: dict
+    pages: dict
+    marks: dict
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A line of the contents: the sheet's number, title, code and first page (from 1)."""
+
+    number: int
+    title: str
+    code: str
+    page: int
+
+
+def _preset_files(job) -> PrintedSheet:
+    """One preset: its four files (PDF and HTML, worksheet and key), its two PDFs, their page
+    counts and bookmarks."""
     from workbook.render_pdf import SIDES, lay_out, print_sheets
 
     name, paper = job
@@ -31,35 +66,84 @@ def _preset_files(job) -> tuple[str, list[tuple[str, bytes]], list[bytes], list[
     base = stem(name, sol.code, paper)
     htmls = [render_html(sheet, False), render_html(sheet, True)]
     printed = print_sheets([[lay_out(printable(sheet))]])
-    pdfs = [printed.pdfs[side] for side in SIDES]
-    marks = [printed.groups[0][side][2] for side in SIDES]
     files = []
-    for side, html, pdf in zip(("worksheet", "key"), htmls, pdfs):
-        files += [(f"{base}-{side}.pdf", pdf), (f"{base}-{side}.html", html.encode())]
-    return name, files, pdfs, marks
+    for side, html in zip(SIDES, htmls):
+        files += [(f"{base}-{side}.pdf", printed.pdfs[side]), (f"{base}-{side}.html", html.encode())]
+    group = printed.groups[0]
+    return PrintedSheet(name, sheet.title, sol.code, tuple(files), dict(printed.pdfs),
+                        {side: group[side][0] for side in SIDES}, {side: group[side][2] for side in SIDES})
 
 
 def build_course(paper: str = "a4", chosen: tuple[Preset, ...] | None = None,
                  progress: Callable[[str], None] = lambda name: None, jobs: int = 1) -> list[tuple[str, bytes]]:
     """Every preset as PDF + HTML worksheet and key, then workbook.pdf and answer-key.pdf."""
-    from workbook.binding import JoinedPdf
-
     work = [(p.name, paper) for p in chosen or presets()]
-    results = []
+    sheets = []
     if jobs > 1 and len(work) > 1:
         with worker_pool(min(jobs, os.cpu_count() or 1, len(work))) as pool:
-            for result in pool.map(_preset_files, work):
-                results.append(result)
-                progress(result[0])
+            for sheet in pool.map(_preset_files, work):
+                sheets.append(sheet)
+                progress(sheet.name)
     else:
         for job in work:
-            results.append(_preset_files(job))
+            sheets.append(_preset_files(job))
             progress(job[0])
-    files = [f for _, preset_files, _, _ in results for f in preset_files]
+    files = [f for sheet in sheets for f in sheet.files]
     suffix = "-letter" if paper == "letter" else ""
-    for side, name, title in ((0, f"workbook{suffix}.pdf", "Workbook"), (1, f"answer-key{suffix}.pdf", "Answer key")):
-        merged = JoinedPdf()
-        for _, _, pdfs, marks in results:  # each sheet's title and steps in the outline
-            merged.add(pdfs[side], marks[side])
-        files.append((name, merged.pdf(f"moe-workbook · {title}")))
+    for (_, name, _), book in zip(BOOKS, books(sheets, paper)):
+        files.append((f"{name}{suffix}.pdf", book))
     return files
+
+
+def books(sheets: list[PrintedSheet], paper: str) -> list[bytes]:
+    """The workbook and the answer key as books: cover, contents, then every sheet on an odd page."""
+    from workbook.binding import JoinedPdf
+    from workbook.render_pdf import blank_pdf
+
+    lengths = [_even(max(sheet.pages.values())) for sheet in sheets]  # the same in both books
+    fronts, front_pages = front_matter([(sheet.title, sheet.code) for sheet in sheets], lengths, paper)
+    blank = blank_pdf(paper)
+    out = []
+    for side, _, label in BOOKS:
+        book = JoinedPdf()
+        pdf, pages, marks = fronts[side]
+        book.add(pdf, marks)
+        for _ in range(front_pages - pages):
+            book.add(blank)
+        for sheet, length in zip(sheets, lengths):  # each sheet's title and steps in the outline
+            book.add(sheet.pdfs[side], sheet.marks[side])
+            for _ in range(length - sheet.pages[side]):
+                book.add(blank)
+        out.append(book.pdf(f"moe-workbook · {label}"))
+    return out
+
+
+def front_matter(sheets: list[tuple[str, str]], lengths: list[int], paper: str) -> tuple[dict, int]:
+    """The cover and contents of each book, for sheets (title, code) taking `lengths` pages each:
+    side -> (PDF, pages, bookmarks), and the even number of pages the sheets start after (the
+    same in both books: a book whose front is shorter is padded with blank pages).
+
+    The contents' page numbers depend on how many pages the front takes, which depends on the
+    contents: laid out for an assumed count, and again for a larger one while it does not fit
+    (the count only grows, and the pages a contents takes are bounded, so this ends)."""
+    from workbook.render_pdf import print_alone
+
+    assumed = 2  # a cover and one page of contents
+    while True:
+        starts = [assumed + 1 + sum(lengths[:i]) for i in range(len(lengths))]
+        entries = [Entry(i + 1, title, code, start) for i, ((title, code), start) in enumerate(zip(sheets, starts))]
+        fronts = {side: print_alone(_cover_html(entries, paper, label)) for side, _, label in BOOKS}
+        taken = max(pages for _, pages, _ in fronts.values())
+        if taken <= assumed:
+            return fronts, assumed
+        assumed = _even(taken)
+
+
+def _cover_html(entries: list[Entry], paper: str, side: str) -> str:
+    return environment().get_template("cover.html").render(
+        course=COURSE_TITLE, side=side, sheets=entries, paper=PAPER_NAMES[paper], page_size=PAGE_SIZES[paper],
+        version=__version__)
+
+
+def _even(pages: int) -> int:
+    return pages + pages % 2

@@ -181,34 +181,37 @@ class LaidOut:
 
 
 def lay_out(printable, wanted=SIDES) -> LaidOut:
-    """A render_html.Printable -> its pages for the sides `wanted`. A pair is laid out once;
-    each page is split into what both sides show and each side's own boxes (render_html marks
-    them), so both sides have the same pages by construction and what they share is drawn once."""
+    """A render_html.Printable -> its pages, bound for the sides `wanted`. A pair is laid out
+    once; each page is split into what both sides show and each side's own boxes (render_html
+    marks them), so both sides have the same pages by construction and what they share is drawn
+    once. Both sides are always drawn, whichever are wanted: the embedded font subsets hold the
+    glyphs of every drawn page, so a side's PDF would otherwise depend on whether the other side
+    was asked for too (`key CODE` must give the bytes `generate` wrote)."""
     import_weasyprint()
     from weasyprint.document import Page
 
+    titles = dict(zip(SIDES, printable.titles))  # a school's template without a <title> keeps ours
     if len(printable.htmls) == 2:
-        docs = {side: documents([html])[0] for side, html in zip(SIDES, printable.htmls) if side in wanted}
+        docs = dict(zip(SIDES, documents(list(printable.htmls))))
         drawn, sides = [], {}
         for side, doc in docs.items():
             sides[side] = tuple((len(drawn) + i, None) for i in range(len(doc.pages)))
             drawn += doc.pages
-        first = next(iter(docs.values()))
-        titles = dict(zip(SIDES, printable.titles))  # a school's template without a <title> keeps ours
-        return LaidOut(first, tuple(drawn), sides, {side: doc.metadata.title or titles[side] for side, doc in docs.items()},
-                       {side: _marks(doc) for side, doc in docs.items()}, ", ".join(first.metadata.keywords or ()))
+        first = docs[SIDES[0]]
+        return LaidOut(first, tuple(drawn), {side: sides[side] for side in wanted},
+                       {side: docs[side].metadata.title or titles[side] for side in wanted},
+                       {side: _marks(docs[side]) for side in wanted}, ", ".join(first.metadata.keywords or ()))
     pair = documents(list(printable.htmls))[0]
-    drawn, sides = [], {side: [] for side in wanted}
+    drawn, sides = [], {side: [] for side in SIDES}
     for page in pair.pages:
         drawn.append(Page(_without(page._page_box, *_OWN.values())))
         base = len(drawn) - 1
-        for side in wanted:
+        for side in SIDES:
             layer = _only(page._page_box, _OWN[side])
             if layer is not None:
                 drawn.append(Page(layer))
             sides[side].append((base, len(drawn) - 1 if layer is not None else None))
-    titles = dict(zip(SIDES, printable.titles))
-    return LaidOut(pair, tuple(drawn), {side: tuple(p) for side, p in sides.items()},
+    return LaidOut(pair, tuple(drawn), {side: tuple(sides[side]) for side in wanted},
                    {side: titles[side] for side in wanted}, {side: _marks(pair) for side in wanted},
                    ", ".join(pair.metadata.keywords or ()))
 
@@ -340,6 +343,13 @@ def render_pdf(html: str) -> bytes:
     return write_pdf(documents([html])[0])
 
 
+def print_alone(html: str) -> tuple[bytes, int, list]:
+    """One HTML text laid out alone -> its PDF bytes, its number of pages and its bookmarks
+    (binding.Mark, from its headings)."""
+    doc = documents([html])[0]
+    return write_pdf(doc), len(doc.pages), _marks(doc)
+
+
 _BLANK = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>@page {{ size: {size}; margin: 20mm; }}
 p {{ font-family: "DejaVu Sans", sans-serif; font-size: 8pt; color: #777; text-align: center; margin-top: 120mm; }}
 </style></head><body><p>This page is left blank for double-sided printing.</p></body></html>"""
@@ -354,3 +364,13 @@ def blank_page(paper: str):
 
 
 _blank_pages: dict = {}
+
+
+def blank_pdf(paper: str) -> bytes:
+    """The blank page as a PDF of its own, to pad sheets joined from their own PDFs (course.py)."""
+    if paper not in _blank_pdfs:
+        _blank_pdfs[paper] = render_pdf(_BLANK.format(size={"a4": "A4", "letter": "letter"}[paper]))
+    return _blank_pdfs[paper]
+
+
+_blank_pdfs: dict = {}
