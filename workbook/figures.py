@@ -12,7 +12,7 @@ from fractions import Fraction
 _FONT = 'font-family="DejaVu Sans, sans-serif"'
 
 
-_HALF = ('<marker id="half" viewBox="0 0 4 4" refX="2" refY="2" markerWidth="2.4" markerHeight="2.4" '
+_HALF = ('<marker id="half" viewBox="0 0 4 4" refX="4" refY="2" markerWidth="2" markerHeight="2" '
          'markerUnits="userSpaceOnUse" orient="auto"><path d="M0,0 L4,2 L0,4 z" fill="#000"/></marker>')
 
 
@@ -75,6 +75,13 @@ def load_bars(loads: list[int], capacity: int | None, fair: Fraction, prefix: st
     return _svg(width, height, body), width, height
 
 
+def _cross(x: float, y: float, r: float = 0.9) -> str:
+    """A dropped choice's ×, drawn (not a glyph) over a white patch so that no line runs through it."""
+    d = f"M{x - r:g} {y - r:g}L{x + r:g} {y + r:g}M{x - r:g} {y + r:g}L{x + r:g} {y - r:g}"
+    return (f'<path d="{d}" stroke="#fff" stroke-width="1.3" stroke-linecap="round"/>'
+            f'<path d="{d}" stroke="#000" stroke-width="0.45"/>')
+
+
 def _label_y(top: float, lines: list[float]) -> float:
     """The baseline of a bar's value label: just above the bar, or higher, or inside its top, the
     first place that no dashed line runs through (the label's glyphs are about 2 mm tall)."""
@@ -87,9 +94,10 @@ def _label_y(top: float, lines: list[float]) -> float:
 def routing_arrows(choices: list[list[int]], kept: list[list[int]], experts: int,
                    legend: bool = False) -> tuple[str, float, float]:
     """choices[t] = the 1-based experts of token t, best first; kept[t][r] = 1 if served, 0 if dropped.
-    With `legend` (answer-free sheets): rows 5.5 mm apart, each arrowhead at the middle of its
-    line (where lines into one expert are still apart) instead of at the expert, and a legend of
-    the three line styles below."""
+    With `legend` (answer-free sheets): rows 5.5 mm apart, experts' boxes as tall as room allows with
+    the choices arriving spread down the box in token order (small heads, apart), a dropped
+    choice's × drawn where lines into one expert are still apart, and a legend of the three line
+    styles below."""
     step, tokens = (5.5 if legend else 7.0), len(choices)
     rows = max(tokens, experts)
     width, height = 62.0, rows * step + 4 + (13 if legend else 0)
@@ -101,38 +109,53 @@ def routing_arrows(choices: list[list[int]], kept: list[list[int]], experts: int
     def y_exp(e):
         return 2 + step / 2 + e * step * rows / experts
 
-    body = []
+    body, crosses = [], []
+    box = max(5.0, step * rows / experts - 1.5) if legend else 5.0  # an expert's box, as tall as room allows
+    arrivals = {}  # legend: each expert's incoming choices, spread down its box in token order
+    for t, row in enumerate(choices):
+        for e in row:
+            arrivals.setdefault(e - 1, []).append(t)
+
+    def arrive(t, e):
+        if not legend:
+            return y_exp(e)
+        n, i = len(arrivals[e]), arrivals[e].index(t)
+        return round(y_exp(e) - box / 2 + (i + 1) * box / (n + 1), 3)
+
     for t in range(tokens):
         body.append(f'<text x="{x_tok - 2}" y="{y_tok(t) + 1:g}" text-anchor="end" font-weight="bold">t{t + 1}</text>')
     for e in range(experts):
-        body.append(f'<rect x="{x_exp}" y="{y_exp(e) - 2.5:g}" width="9" height="5" fill="#fff" stroke="#000" '
+        body.append(f'<rect x="{x_exp}" y="{y_exp(e) - box / 2:g}" width="9" height="{box:g}" fill="#fff" stroke="#000" '
                     f'stroke-width="0.3"/><text x="{x_exp + 4.5}" y="{y_exp(e) + 1:g}" text-anchor="middle">E{e + 1}</text>')
     for t, (row, marks) in enumerate(zip(choices, kept)):
         for r, (e, ok) in enumerate(zip(row, marks)):
-            x1, y1, x2, y2 = x_tok, y_tok(t), x_exp - 0.6, y_exp(e - 1)
+            x1, y1, x2, y2 = x_tok, y_tok(t), x_exp - 0.6, arrive(t, e - 1)
             style = 'stroke-width="0.5"' if r == 0 else 'stroke-width="0.25"'
-            if ok and legend:  # the head halfway, then the rest of the line
-                mx, my = round(x1 + (x2 - x1) * 0.55, 3), round(y1 + (y2 - y1) * 0.55, 3)
-                body.append(f'<line x1="{x1}" y1="{y1:g}" x2="{mx:g}" y2="{my:g}" stroke="#000" {style} '
-                            f'marker-end="url(#half)"/><line x1="{mx:g}" y1="{my:g}" x2="{x2}" y2="{y2:g}" '
-                            f'stroke="#000" {style}/>')
+            if ok and legend:  # small heads, each at its own place down the expert's box
+                body.append(f'<line x1="{x1}" y1="{y1:g}" x2="{x2}" y2="{y2:g}" stroke="#000" {style} '
+                            f'marker-end="url(#half)"/>')
             elif ok:
                 body.append(f'<line x1="{x1}" y1="{y1:g}" x2="{x2}" y2="{y2:g}" stroke="#000" {style} marker-end="url(#head)"/>')
+            elif legend:  # the cross drawn last, over a white patch, where lines into one expert are apart
+                mx, my = round(x1 + (x2 - x1) * 0.45, 3), round(y1 + (y2 - y1) * 0.45, 3)
+                body.append(f'<line x1="{x1}" y1="{y1:g}" x2="{x2}" y2="{y2:g}" stroke="#000" {style} '
+                            'stroke-dasharray="1.2 0.8"/>')
+                crosses.append(_cross(mx, my))
             else:
-                at = 0.45 if legend else 0.75  # where lines into one expert are still apart
-                mx, my = x1 + (x2 - x1) * at, y1 + (y2 - y1) * at
+                mx, my = x1 + (x2 - x1) * 0.75, y1 + (y2 - y1) * 0.75
                 body.append(f'<line x1="{x1}" y1="{y1:g}" x2="{x2}" y2="{y2:g}" stroke="#000" {style} '
                             'stroke-dasharray="1.2 0.8"/>'
                             f'<text x="{mx:g}" y="{my + 1.2:g}" text-anchor="middle" font-size="4" font-weight="bold">×</text>')
+    body += crosses
     if legend:
         y0 = rows * step + 6
         for i, (style, extra, words) in enumerate((
                 ('stroke-width="0.5"', ' marker-end="url(#half)"', "1st choice, kept"),
                 ('stroke-width="0.25"', ' marker-end="url(#half)"', "later choice, kept"),
-                ('stroke-width="0.25" stroke-dasharray="1.2 0.8"', "", "dropped (×)"))):
+                ('stroke-width="0.25" stroke-dasharray="1.2 0.8"', "", "dropped"))):
             y = y0 + i * 3.6
             body.append(f'<line x1="2" y1="{y:g}" x2="14" y2="{y:g}" stroke="#000" {style}{extra}/>'
-                        f'<text x="17" y="{y + 0.9:g}">{words}</text>')
+                        f'<text x="17" y="{y + 0.9:g}">{words}</text>' + (_cross(8, y) if i == 2 else ""))
     return _svg(width, height, body), width, height
 
 
