@@ -1,0 +1,38 @@
+"""The printed pages themselves, audited (tests/page_audit.py): no two glyphs collide, no drawn line
+runs through or touches a glyph, nothing off the page or within 3 mm of its edge, no text under 5 pt.
+
+Every preset, worksheet and key, on A4 and on Letter, at the default 9 pt and at one more of the
+offered sizes (7, 8, 10, 11, 12 pt in turn, so that each size is audited on four presets), laid out
+as `exam PRESET --variants 1 --font-size N` lays them out. The whole grid (every size for every
+preset, and the presets' own seeds) is `python benchmarks/page_audit.py`.
+"""
+
+import dataclasses
+
+import pytest
+from page_audit import audit
+
+from workbook.exam import plan_exam
+from workbook.presets import preset, presets
+from workbook.render_html import printable
+from workbook.render_pdf import lay_out, print_sheets
+from workbook.sheet import build_sheet
+
+OTHER_SIZES = (7, 8, 10, 11, 12)
+NAMES = [p.name for p in presets()]
+CASES = [(name, paper, size) for i, name in enumerate(NAMES) for paper in ("a4", "letter")
+         for size in (9, OTHER_SIZES[i % len(OTHER_SIZES)])]
+
+
+@pytest.mark.parametrize("name, paper, size", CASES, ids=[f"{n}-{p}-{s}pt" for n, p, s in CASES])
+def test_printed_pages_pass_the_audit(name, paper, size):
+    sol = plan_exam([preset(name)], 1, variants=1)[0].solutions[0][1]
+    sheet = dataclasses.replace(build_sheet(sol, paper), font_size=0.0 if size == 9 else float(size))
+    pdfs = print_sheets([[lay_out(printable(sheet))]]).pdfs
+    for side in ("worksheet", "key"):
+        problems = audit(pdfs[side])
+        assert not problems, f"{name} {paper} {size} pt {side} ({sol.code}):\n" + "\n".join(problems[:8])
+
+
+def test_every_offered_size_is_audited():
+    assert {size for _, _, size in CASES} == {7, 8, 9, 10, 11, 12}
