@@ -137,8 +137,9 @@ def layer_sizes(m: Model, h: int):
     return s, table
 
 
-def counting_rules(p) -> tuple[str, ...]:
-    """What is counted and how, in words, for the conventions box."""
+def counting_rules(p, fixed: bool = False) -> tuple[str, ...]:
+    """What is counted and how, in words, for the conventions box. `fixed` (answer-free sheets):
+    the same words whichever FFN the seed drew, so that the box is as long for every seed."""
     memory = (f"Memory of the weights = parameters × bits / 8 bytes, at 16 bits (bf16), 8 and 4 bits; weights only "
               f"(no quantisation scales, KV cache or activations). {p.unit} = {UNIT[p.unit]:,} bytes"
               + (" (not GiB = 2³⁰ bytes)." if p.unit == "GB" else " (a small model: kB, not GB)."))
@@ -156,6 +157,8 @@ def counting_rules(p) -> tuple[str, ...]:
     ffn = (f"Every expert, and the dense FFN, is {swiglu} (as in Mixtral). A ReLU FFN would have 2·d·h + h + d."
            if p.ffn == "swiglu" else f"Every expert, and the dense FFN, is {relu}. (A SwiGLU FFN, as in Mixtral, "
            "has three matrices and no biases: 3·d·h.)")
+    if fixed:
+        ffn = (f"Every expert, and the dense FFN, is the FFN the model names: {swiglu} (as in Mixtral); or {relu}.")
     return ("A matrix a × b holds a·b parameters; a bias or norm weight of length n holds n. Every parameter is counted.",
             ffn,
             "Attention with grouped-query heads, no biases: W_q is d × (n_q·d_head), W_k and W_v are d × (n_kv·d_head) "
