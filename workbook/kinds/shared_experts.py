@@ -17,7 +17,7 @@ import sympy
 from sympy import Rational
 
 from workbook.errors import GenerationError
-from workbook.layout import Board, Cell, Grid, blank_grid, given_grid, labels, ordinal
+from workbook.layout import Board, Cell, Grid, answer_free, blank_grid, given_grid, labels, ordinal
 from workbook.numeric import well_separated_rows
 from workbook.problem import Matrix, Step, as_matrix
 from workbook.spec import Param, top_k_below_experts
@@ -296,11 +296,13 @@ def layout(sol) -> list:
     weights = tuple(Grid(f"W{i + 1}" + (" (shared)" if i < Ks else f" = routed E{i - Ks + 1}"),
                          tuple(tuple(Cell(given=str(v).replace("-", "−")) for v in r) for r in w), dim, dim)
                     for i, w in enumerate(p.W))
-    sections.append(("Experts and the layer output", " ".join(s(i).instruction for i in ("shared_out", "routed_out", "output")), [
-        *(Board((weights[i:i + 4],)) for i in range(0, len(weights), 4)),
-        Board(((given_grid("x", p.X, tok, dim), blank_grid("shared", "shared_out", s("shared_out").exact, tok, dim),
-                blank_grid("routed", "routed_out", s("routed_out").exact, tok, dim, wide=True),
-                blank_grid("h", "output", s("output").exact, tok, dim, wide=True)),))]))
+    outputs = (given_grid("x", p.X, tok, dim), blank_grid("shared", "shared_out", s("shared_out").exact, tok, dim),
+               blank_grid("routed", "routed_out", s("routed_out").exact, tok, dim, wide=True),
+               blank_grid("h", "output", s("output").exact, tok, dim, wide=True))
+    rows = tuple(tuple(weights[i:i + 4]) for i in range(0, len(weights), 4))
+    sections.append(("Experts and the layer output", " ".join(s(i).instruction for i in ("shared_out", "routed_out", "output")),
+                     [Board(rows + (outputs,))] if answer_free(spec) else  # one board: never split from its operands
+                     [*(Board((weights[i:i + 4],)) for i in range(0, len(weights), 4)), Board((outputs,))]))
     if v3:
         sections.append(("Bias update and the new routing", " ".join(
             s(i).instruction for i in ("load", "bias_new", "topk_new", "changed")), [Board((
