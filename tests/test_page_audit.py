@@ -1,5 +1,6 @@
 """The printed pages themselves, audited (tests/page_audit.py): no two glyphs collide, no drawn line
-runs through or touches a glyph, nothing off the page or within 3 mm of its edge, no text under 5 pt.
+runs through or touches a glyph, nothing off the page or within 3 mm of its edge, no text under 5 pt;
+and every step's heading is on the page of its whole instruction and its first grid.
 
 Every preset, worksheet and key, on A4 at the default 9 pt and on Letter at one more of the offered
 sizes (7, 8, 10, 11, 12 pt in turn), and half of them once more (Letter at 9 pt, or A4 at another
@@ -9,11 +10,14 @@ preset, and the presets' own seeds) is `python benchmarks/page_audit.py`.
 """
 
 import dataclasses
+import io
 
 import pytest
 from page_audit import audit
+from pypdf import PdfReader
 
 from workbook.exam import plan_exam
+from workbook.layout import Grid
 from workbook.presets import preset, presets
 from workbook.render_html import printable
 from workbook.render_pdf import lay_out, print_sheets
@@ -36,6 +40,20 @@ def test_printed_pages_pass_the_audit(name, paper, size):
     for side in ("worksheet", "key"):
         problems = audit(pdfs[side])
         assert not problems, f"{name} {paper} {size} pt {side} ({sol.code}):\n" + "\n".join(problems[:8])
+    _headings_stay_with_their_boxes(sheet, pdfs["worksheet"], f"{name} {paper} {size} pt")
+
+
+def _headings_stay_with_their_boxes(sheet, pdf: bytes, what: str) -> None:
+    """Each step's heading is on the page of its whole instruction and its first grid's name."""
+    pages = [" ".join(page.extract_text().split()) for page in PdfReader(io.BytesIO(pdf)).pages]
+    for section in sheet.sections:
+        at = next(i for i, text in enumerate(pages) if f"Step {section.number} ·" in text)
+        end = " ".join(section.instruction.split()[-4:])
+        assert end in pages[at], f"{what}: Step {section.number}'s instruction runs past page {at + 1}"
+        first = next((panel.name for board in section.boards for row in board.panels for panel in row
+                      if isinstance(panel, Grid)), None)
+        if first:
+            assert " ".join(first.split()) in pages[at], f"{what}: Step {section.number}'s '{first}' is not on page {at + 1}"
 
 
 def test_every_offered_size_is_audited_on_both_papers():
