@@ -48,7 +48,8 @@ def load_bars(loads: list[int], capacity: int | None, fair: Fraction, prefix: st
     lines = [y(fair)] + ([y(capacity)] if capacity is not None else [])  # the dashed lines across the bars
     body = [f'<line x1="{left}" y1="{base}" x2="{width - 22}" y2="{base}" stroke="#000" stroke-width="0.3"/>',
             f'<line x1="{left}" y1="{base}" x2="{left}" y2="{top - 1}" stroke="#000" stroke-width="0.3"/>']
-    for v in range(highest + 1):
+    every = 1 if not most or unit >= 3.5 else 2 if unit >= 1.8 else 5  # tick labels stay apart
+    for v in range(0, highest + 1, every):
         body.append(f'<text x="{left - 1.5}" y="{y(v) + 0.9:g}" text-anchor="end">{v}</text>')
     for e, load in enumerate(loads):
         x = left + gap / 2 + e * (bar + gap)

@@ -156,6 +156,8 @@ def layout(sol) -> list:
     counts = [int(v) for v in s("counts").exact]
     bars = load_bars(counts, None, Rational(T * k, E), most=T if answer_free(spec) else 0)
     exact = answer_free(spec)  # the key shows the exact logarithms too, in cells long enough
+    # a grid's name is set monospaced, where a combining macron does not sit on its letter
+    bar = (lambda name: name.replace("P̄_i", "mean P_i")) if exact else (lambda name: name)
     one = ("",)
     table = Grid("natural logarithms", ((Cell(given="ln 3", wide=True), Cell(given=f"{math.log(3):.4f}", wide=True)),
                                         (Cell(given=f"ln {n}", wide=True), Cell(given=f"{math.log(n):.4f}", wide=True))), (), ("", "value"))
@@ -170,12 +172,12 @@ def layout(sol) -> list:
                    (blank_grid("f_i", "f", [s("f").exact], one, exp_, wide=True),))),
         ]),
         ("Mean probability", s("pbar").instruction + " " + s("f_pbar").instruction, [Board((
-            (blank_grid("P̄_i", "pbar", [s("pbar").exact], one, exp_, wide=True),),
-            (blank_grid("f_i · P̄_i", "f_pbar", [s("f_pbar").exact], one, exp_, wide=True),),
+            (blank_grid(bar("P̄_i"), "pbar", [s("pbar").exact], one, exp_, wide=True),),
+            (blank_grid(bar("f_i · P̄_i"), "f_pbar", [s("f_pbar").exact], one, exp_, wide=True),),
         ))]),
         ("Auxiliary loss against balanced and collapsed routing",
          " ".join(s(i).instruction for i in ("aux_unscaled", "aux_loss", "aux_balanced", "aux_collapsed")), [Board((
-             (blank_grid("E · Σ f_i P̄_i", "aux_unscaled", [s("aux_unscaled").exact], (), ("",), wide=True),
+             (blank_grid(bar("E · Σ f_i P̄_i"), "aux_unscaled", [s("aux_unscaled").exact], (), ("",), wide=True),
               blank_grid("L_aux", "aux_loss", [s("aux_loss").exact], (), ("",), wide=True, places=4),
               blank_grid("balanced", "aux_balanced", [s("aux_balanced").exact], (), ("",), wide=True, places=4),
               blank_grid("collapsed", "aux_collapsed", [s("aux_collapsed").exact], (), ("",), wide=True, places=4)),

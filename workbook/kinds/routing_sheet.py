@@ -79,7 +79,8 @@ def layout(sol) -> list:
                          if answer_free(spec) else ""),
                       _ffn_boards(sol)),
                      ("Layer output", s("output").instruction, [Board((
-                         (blank_grid("y", "output", s("output").exact, tok, dim, wide=True),),))])]
+                         (blank_grid("y", "output", s("output").exact, tok, dim,
+                                     wide=2 if answer_free(spec) else True),),))])]
     return sections
 
 

@@ -298,7 +298,7 @@ def layout(sol) -> list:
                     for i, w in enumerate(p.W))
     outputs = (given_grid("x", p.X, tok, dim), blank_grid("shared", "shared_out", s("shared_out").exact, tok, dim),
                blank_grid("routed", "routed_out", s("routed_out").exact, tok, dim, wide=True),
-               blank_grid("h", "output", s("output").exact, tok, dim, wide=True))
+               blank_grid("h", "output", s("output").exact, tok, dim, wide=2 if answer_free(spec) else True))
     rows = tuple(tuple(weights[i:i + 4]) for i in range(0, len(weights), 4))
     sections.append(("Experts and the layer output", " ".join(s(i).instruction for i in ("shared_out", "routed_out", "output")),
                      [Board(rows + (outputs,))] if answer_free(spec) else  # one board: never split from its operands

@@ -248,10 +248,11 @@ def layout(sol) -> list:
             (f"C({m * E - Ks}, {m * k - Ks}) with K_s", "shared_combinations")]
     if answer_free(sol.spec):  # the same labels for every configuration (the numbers are in the text)
         sets = [("C(E, k)", "combinations", 0), ("C(mE, mk)", "combinations", 1),
-                ("C(mE − K_s, mk − K_s)", "shared_combinations")]
+                ("C(mE−K_s, mk−K_s)", "shared_combinations")]
     split = Grid("the split", ((Cell(given=str(m)), Cell(given=str(Ks)),
                                 answer_cell(sol.step("fine_top_k").exact[0], "fine_top_k[1]", False)),), (), ("m", "K_s", "mk"))
-    fine = [("one fine expert", "fine_expert_params"), ("per token (mk of them)", "fine_active_params")]
+    fine = [("one fine expert", "fine_expert_params"),
+            ("per token (mk)" if answer_free(sol.spec) else "per token (mk of them)", "fine_active_params")]
     return sections + [
         _section(sol, "FLOPs per token", [i for _, i in flops], [_board(_places("FLOPs per token", sol, flops))]),
         _section(sol, "Memory of the weights", ["memory_bytes", unit], [_board(
@@ -259,8 +260,8 @@ def layout(sol) -> list:
             _decimals(p.unit, sol, [(b, unit, i) for i, b in enumerate(bits)]))]),
         _section(sol, "Fine-grained and shared experts",
                  ["fine_expert_params", "fine_top_k", "fine_active_params", "combinations", "shared_combinations"],
-                 [_board(split, _places("parameters", sol, fine)), _board(_places("expert sets", sol, sets))]
-                 if answer_free(sol.spec) else  # five-box grids: two boards, each within the page
+                 [Board(((split, _places("parameters", sol, fine)), (None, _places("expert sets", sol, sets))))]
+                 if answer_free(sol.spec) else  # five-box grids: two rows of one board, within the page
                  [_board(split, _places("parameters", sol, fine), _places("expert sets", sol, sets))])]
 
 
