@@ -27,7 +27,11 @@ CODES = ["10JP-81P", "11A7-G1K", "0FKA-8HG", "0FK5-GHJ", "0H2J-RHV",   # routing
          # edition 2 (drawn boards): every preset's own code
          "10JP-82M", "11A7-G2H", "0FKA-8JE", "0FK5-GJG", "0H2J-RJS", "0XM4-H2M", "0NFP-12M",
          "6TM4-HJK", "000Y-T25", "0017-22B", "006X-WJY", "009Q-WJ7", "002H-M23", "0001-AJF",
-         "0000-TJ1", "0001-TJZ", "0069-BJR", "007X-KJ6", "1SQZ-Q321", "1SQZ-NB2X"]
+         "0000-TJ1", "0001-TJZ", "0069-BJR", "007X-KJ6", "1SQZ-Q321", "1SQZ-NB2X",
+         # edition 3 (answer-free worksheets): every preset's own code, and two base-e sheets
+         "10JP-83J", "11A7-G3F", "0FKA-8KC", "0FK5-GKE", "0H2J-RKQ", "0XM4-H3J", "0NFP-13J",
+         "6TM4-HKH", "000Y-T33", "0017-239", "006X-WKW", "009Q-WK5", "002H-M31", "0001-AKD",
+         "0000-TKZ", "0001-TKX", "0069-BKP", "007X-KK4", "1SQZ-Q33Z", "1SQZ-NB3V", "6V3Y-9KK", "0G32-8K9"]
 
 
 def outputs(code: str) -> dict:
