@@ -132,7 +132,7 @@ def draw_board(board: Board, font_size: float = 0.0, grow: bool = False) -> Draw
     for grid, x, top in grids:
         _put_grid(blocks, grid, x, top, base, m)
     grids = [(grid, round(x, 2), round(top, 2)) for grid, x, top in grids]
-    texts = blocks.texts(width)
+    texts = blocks.texts(width, every_line=m.name_room)
     return Drawing(width, height, _background(width, height, tuple((x, y, _shape(g, m)) for g, x, y in grids), m),
                    tuple(t for t in texts if t.role not in ANSWER_ROLES),
                    tuple(t for t in texts if t.role in ANSWER_ROLES), tuple(grids), tuple(figures), base)
@@ -228,7 +228,10 @@ class _Blocks:
         key = (role, size, round(line, 3), round(y % line, 3))
         self.blocks.setdefault(key, {}).setdefault(round(y, 3), []).append((x, width, align, text))
 
-    def texts(self, board_width: float) -> list[Text]:
+    def texts(self, board_width: float, every_line: bool = False) -> list[Text]:
+        """The blocks as Texts. `every_line` (layout revision 4 on): every line that starts with a
+        no-break space gets a zero-width space in front, not only the block's first (WeasyPrint
+        does not give a line-leading no-break space its half width)."""
         out = []
         for (role, size, line, _), rows in self.blocks.items():
             advance = size * PT * MONO
@@ -247,6 +250,8 @@ class _Blocks:
                         at += pad + 2 * len(text)
                     lines.append(chars)
                 x = round(left * advance, 3)
+                if every_line:  # a line that starts with a half step keeps it half, as inside a line
+                    lines = ["\u200b" + line if line.startswith("\u00a0") else line for line in lines]
                 text = "\n".join(lines)
                 if text.startswith("\u00a0"):  # WeasyPrint doubles the spacing of a block's very first
                     text = "\u200b" + text     # space; a zero-width space in front keeps it a half
