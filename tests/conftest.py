@@ -1,6 +1,9 @@
-"""Shared fixtures: every preset solved over many seeds, once per test session."""
+"""Shared fixtures: every preset solved over many seeds, once per test session; a headless
+Chromium per test module; printed pages as pictures."""
 
 import os
+import shutil
+import subprocess
 from functools import lru_cache
 
 import pytest
@@ -30,3 +33,25 @@ def solve_or_refused(spec):
     except GenerationError as err:
         assert "could not build a hand-friendly" in str(err)
         return None
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium, headless, driven by Playwright (its own browser download is not used)."""
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+def pictures(pdf: bytes, folder, tag: str, dpi: int = 60) -> list[bytes]:
+    """Each page of a PDF as a grey picture (poppler's pdftoppm, installed by .ci/run)."""
+    assert shutil.which("pdftoppm"), "pdftoppm is missing: apt-get install poppler-utils"
+    path = folder / f"{tag}.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", str(path), str(folder / tag)], check=True)
+    return [p.read_bytes() for p in sorted(folder.glob(f"{tag}-*.pgm"))]

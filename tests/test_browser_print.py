@@ -3,26 +3,13 @@ Playwright) as they print from moe-workbook: page margins from the sheet's @page
 (background pictures) printed although "background graphics" is off, and worksheet and key with
 the same number of pages. On screen the sheet is a page-wide column."""
 
-import shutil
-import subprocess
-
 import pytest
+from conftest import pictures
 
 from workbook.presets import preset
 from workbook.render_html import render_html
 from workbook.sheet import build_sheet
 from workbook.solve import solve
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 def _printed(browser, html: str, folder, tag: str) -> list[bytes]:
@@ -33,10 +20,7 @@ def _printed(browser, html: str, folder, tag: str) -> list[bytes]:
     page.set_content(html)
     pdf = page.pdf(prefer_css_page_size=True)
     page.close()
-    path = folder / f"{tag}.pdf"
-    path.write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "30", "-gray", str(path), str(folder / tag)], check=True)
-    return [p.read_bytes() for p in sorted(folder.glob(f"{tag}-*.pgm"))]
+    return pictures(pdf, folder, tag, dpi=30)
 
 
 def _dark(picture: bytes) -> int:

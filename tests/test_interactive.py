@@ -3,7 +3,6 @@
 The page is opened from a file with every network request refused; values are typed into the
 boxes and the marks and reasons are read back."""
 
-import shutil
 
 import pytest
 
@@ -12,17 +11,6 @@ from workbook.presets import preset
 from workbook.render_interactive import render_interactive
 from workbook.sheet import build_sheet
 from workbook.solve import solve
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

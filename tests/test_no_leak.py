@@ -2,18 +2,18 @@
 parameters only, never on the answers (layout.answer_free, edition 3 on).
 
 Two checks for every preset: the sheet model of 12 seeds has the same geometry (every grid's shape
-with which cells are given, blank or wide, every picture's frame, every caption); and the printed
-worksheets of 3 seeds, with their text made transparent, are the same pictures page for page
-(the text is laid out as before, so line breaks and page breaks still count).
+with which cells are given, blank or wide, every picture's frame, every caption and label); and
+the printed worksheets of 3 seeds (A4, 9 pt; and 2 seeds on Letter at another offered size), with
+every text object taken out of the PDF's pages (pikepdf), are the same pictures page for page (the
+text was laid out, so line and page breaks still count).
 """
 
 import dataclasses
 import io
-import shutil
-import subprocess
 
 import pikepdf
 import pytest
+from conftest import pictures as page_pictures
 
 from workbook.layout import Figure, Grid
 from workbook.presets import preset, presets
@@ -74,14 +74,6 @@ def _without_text(pdf: bytes) -> bytes:
         return out.getvalue()
 
 
-def _pictures(pdf: bytes, folder, tag: str) -> list[bytes]:
-    assert shutil.which("pdftoppm"), "pdftoppm is missing: apt-get install poppler-utils"
-    path = folder / f"{tag}.pdf"
-    path.write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "30", "-gray", str(path), str(folder / tag)], check=True)
-    return [p.read_bytes() for p in sorted(folder.glob(f"{tag}-*.pgm"))]
-
-
 SIZES = (7, 8, 10, 11, 12)
 PRINTS = [(name, paper, size) for i, name in enumerate(NAMES)
           for paper, size in (("a4", 9), ("letter", SIZES[i % len(SIZES)]))]
@@ -95,7 +87,7 @@ def test_worksheets_without_their_text_are_the_same_picture(name, paper, size, t
     for seed in (1, 2, 3) if size == 9 else (1, 2):
         sheet = dataclasses.replace(build_sheet(solve(preset(name).spec(seed=seed)), paper),
                                     font_size=0.0 if size == 9 else float(size))
-        pictures.append(_pictures(_without_text(render_pdf(render_html(sheet))), tmp_path, f"s{seed}"))
+        pictures.append(page_pictures(_without_text(render_pdf(render_html(sheet))), tmp_path, f"s{seed}", dpi=30))
     for seed, pages in enumerate(pictures[1:], 2):
         assert len(pages) == len(pictures[0]), f"{name}: seed {seed} has {len(pages)} pages, seed 1 {len(pictures[0])}"
         for number, (a, b) in enumerate(zip(pictures[0], pages), 1):

@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 
 import pytest
+from conftest import pictures
 from pypdf import PdfReader
 
 from workbook.presets import presets
@@ -125,22 +126,10 @@ def test_the_course_build_joins_every_sheet_in_course_order():
     assert second == 2 + padded[0]
 
 
-def _pictures(pdf: bytes, folder, tag: str) -> list[bytes]:
-    """Each page of a PDF as a 60 dpi grey picture (poppler's pdftoppm, installed by .ci/run)."""
-    import shutil
-    import subprocess
-
-    assert shutil.which("pdftoppm"), "pdftoppm is missing: apt-get install poppler-utils"
-    path = folder / f"{tag}.pdf"
-    path.write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-r", "60", "-gray", str(path), str(folder / tag)], check=True)
-    return [p.read_bytes() for p in sorted(folder.glob(f"{tag}-*.pgm"))]
-
-
 def _looks_like_own_html(pdfs: dict, sheet, folder) -> None:
     for side in ("worksheet", "key"):
         plain = render_pdf(render_html(sheet, side == "key"))
-        assert _pictures(pdfs[side], folder, side) == _pictures(plain, folder, side + "-plain"), side
+        assert pictures(pdfs[side], folder, side) == pictures(plain, folder, side + "-plain"), side
 
 
 @pytest.mark.parametrize("paper", ["a4", "letter"])
@@ -185,7 +174,7 @@ def test_a_side_s_layer_never_paints_over_the_shared_page(tmp_path):
     pdfs = print_sheets([[lay_out(Printable((pair,), ("worksheet", "key")))]]).pdfs
     for side, other in (("worksheet", "only-key"), ("key", "only-ws")):
         alone = pair.replace("</style>", f" .{other} {{ visibility: hidden }}</style>")
-        assert _pictures(pdfs[side], tmp_path, side) == _pictures(render_pdf(alone), tmp_path, side + "-alone"), side
+        assert pictures(pdfs[side], tmp_path, side) == pictures(render_pdf(alone), tmp_path, side + "-alone"), side
 
 
 def test_bookmarks_nest_by_level_even_when_a_level_is_skipped():

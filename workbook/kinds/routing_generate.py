@@ -84,6 +84,12 @@ def _screened(spec: Spec, rng) -> Problem | None:
         pool = _valid_rows(spec, W, rng)
         if len(pool) >= 2:
             found.append((-len(pool), attempt, W, pool))
+    return _on_richest(spec, found, rng)
+
+
+def _on_richest(spec: Spec, found: list, rng) -> Problem | None:
+    """found: (−rows, attempt, router, its rows) per router a stage kept; build on the _KEEP routers
+    with the most rows (the earlier attempt first on a tie), the first whole sheet, or None."""
     for _, _, W, pool in sorted(found, key=lambda f: f[:2])[:_KEEP]:
         problem = _on_router(spec, W, pool, rng, len(pool) < spec["tokens"], 4 * _BUILDS)
         if problem is not None:
@@ -106,11 +112,7 @@ def _focused(spec: Spec, rng) -> Problem | None:
         busy = int(chooses.sum(axis=0).argmax())
         if chooses[:, busy].sum() >= 2:
             found.append((-int(chooses[:, busy].sum()), attempt, W, pool[chooses[:, busy]]))
-    for _, _, W, pool in sorted(found, key=lambda f: f[:2])[:_KEEP]:
-        problem = _on_router(spec, W, pool, rng, len(pool) < spec["tokens"], 4 * _BUILDS)
-        if problem is not None:
-            return problem
-    return None
+    return _on_richest(spec, found, rng)
 
 
 def _constructed(spec: Spec, rng) -> Problem | None:
@@ -144,11 +146,7 @@ def _constructed(spec: Spec, rng) -> Problem | None:
             pool = pool[(scores > scores[:, [busy]]).sum(axis=1) < top_k(spec)]
         if len(pool) >= 2:
             found.append((-len(pool), attempt, W, pool))
-    for _, _, W, pool in sorted(found, key=lambda f: f[:2])[:_KEEP]:
-        problem = _on_router(spec, W, pool, rng, len(pool) < spec["tokens"], 4 * _BUILDS)
-        if problem is not None:
-            return problem
-    return None
+    return _on_richest(spec, found, rng)
 
 
 def _router_through(rng, spec: Spec, X0: np.ndarray, budget: int = 1000) -> tuple[np.ndarray, int] | None:
