@@ -34,6 +34,9 @@ _EXPERT_DRAWS = 20  # fresh expert weights per set of rows
 _SCREEN = {1: 1500, 2: 1500, 3: 200, 4: 100}  # routers screened by d-model when the search found none
 _KEEP = 4          # screened routers built on
 _CONSTRUCT = 200   # tries at a router built through chosen token rows, when screening finds none too
+# what a constructed router's rows and its chosen token rows are drawn from, by d-model
+_ROUTER_ROWS = {d: np.array([r for r in itertools.product(range(-2, 3), repeat=d) if any(r)]) for d in range(1, 5)}
+_TOKEN_ROWS = {d: np.array([r for r in itertools.product(range(-1, 2), repeat=d) if any(r)]) for d in range(1, 5)}
 
 
 def generate(spec: Spec) -> Problem:
@@ -216,10 +219,6 @@ def _ranked_scores(rng, spec: Spec, tries: int = 20) -> np.ndarray | None:
         if well_separated_rows(softmax_rows(ranked[None, :].astype(float), spec["gate"]), k + 1)[0]:
             return ranked
     return None
-
-
-_ROUTER_ROWS = {d: np.array([r for r in itertools.product(range(-2, 3), repeat=d) if any(r)]) for d in range(1, 5)}
-_TOKEN_ROWS = {d: np.array([r for r in itertools.product(range(-1, 2), repeat=d) if any(r)]) for d in range(1, 5)}
 
 
 def _on_router(spec: Spec, W: np.ndarray, pool: np.ndarray, rng, repeats: bool, builds: int) -> Problem | None:
