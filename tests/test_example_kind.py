@@ -127,7 +127,7 @@ def test_json_contract(generated, code):
     assert data["schema"] == "moe-workbook/1" and data["code"] == code and data["exercise"] == KIND
     assert data["params"]["temperature"] == "2.0" and data["inputs"]["tau"] == "2"
     ids = [s["id"] for s in data["steps"]]
-    assert ids == ["scaled", "powers", "row_sum", "probs", "powers_other", "top1", "top1_other"]
+    assert ids == ["scaled", "powers", "row_sum", "probs", "powers_other", "top1", "top1_other", "sharper"]
     for step in data["steps"]:
         exact, decimal = list(leaves(step["exact"])), list(leaves(step["decimal"]))
         assert len(exact) == len(decimal) > 0, step["id"]
@@ -166,7 +166,7 @@ def test_exam_with_a_moodle_export(tmp_path):
         code, row = q.findtext("idnumber").rsplit("-", 1)  # the variant code, then the sheet's row
         assert decode(code).kind == KIND and row.isdigit()
         text = q.findtext("questiontext/text")
-        assert "Softmax temperature" in text and text.count("{1:NUMERICAL:=") == 60
+        assert "Softmax temperature" in text and text.count("{1:NUMERICAL:=") == 61
     ws, keys = (PdfReader(str(folder / name)) for name in ("worksheets.pdf", "keys.pdf"))
     assert len(ws.pages) == len(keys.pages) >= 3
 
@@ -192,7 +192,7 @@ def _answer_file(code: str, tmp_path: Path, change=None) -> Path:
 
 def test_check_says_all_right_for_the_keys_values(code, tmp_path):
     out = ok("check", code, str(_answer_file(code, tmp_path))).stdout
-    assert "Overall: 60/60 right (100%)" in out and "why:" not in out
+    assert "Overall: 61/61 right (100%)" in out and "why:" not in out
 
 
 def test_check_names_the_temperature_ignored(code, tmp_path):

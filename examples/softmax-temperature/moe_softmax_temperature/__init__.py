@@ -107,6 +107,9 @@ def steps(spec, problem: ScoresProblem):
                "Each token's largest probability (from the probabilities above).", here["top1"])
     yield Step("top1_other", f"Top-1 probability at τ′ = {shown(other)}",
                "Each token's largest power at τ′ divided by the sum of its row's powers at τ′.", there["top1"])
+    yield Step("sharper", "The sharper temperature",
+               "Write the temperature whose top-1 probabilities are the larger: its distribution is the sharper.",
+               (tau if sum(here["top1"]) > sum(there["top1"]) else other,))
 
 
 # --- the independent float computation ---------------------------------------------------------
@@ -116,7 +119,8 @@ def forward(spec, problem: ScoresProblem) -> dict:
     natural exp. The powers are then read back from P (P_te / min_j P_tj = 3^(z_te − row min)),
     the row sums as 1 / min_j P_tj: no power of 3 is taken here."""
     here, there = (_float_chain(problem.S, spec[name]) for name in ("temperature", "compare"))
-    return here | {"powers_other": there["powers"], "top1_other": there["top1"]}
+    sharper = spec["temperature"] if here["top1"].sum() > there["top1"].sum() else spec["compare"]
+    return here | {"powers_other": there["powers"], "top1_other": there["top1"], "sharper": [float(sharper)]}
 
 
 def _float_chain(S: Matrix, tau: str) -> dict:
@@ -173,11 +177,11 @@ def layout(sol) -> list:
             (blank_grid("P", "probs", s("probs").exact, tok, exp_, wide=True),),
         ))]),
         (f"The same scores at τ′ = {shown(other)}",
-         " ".join(s(i).instruction for i in ("powers_other", "top1", "top1_other"))
-         + " Which temperature gives the sharper distribution?", [Board((
+         " ".join(s(i).instruction for i in ("powers_other", "top1", "top1_other", "sharper")), [Board((
              (blank_grid("3^(s/τ′ − row min)", "powers_other", s("powers_other").exact, tok, exp_),
               blank_grid("at τ", "top1", column("top1"), tok, ("top-1 P",), wide=True),
-              blank_grid("at τ′", "top1_other", column("top1_other"), tok, ("top-1 P",), wide=True)),
+              blank_grid("at τ′", "top1_other", column("top1_other"), tok, ("top-1 P",), wide=True),
+              blank_grid("sharper", "sharper", [s("sharper").exact], (), ("τ",), wide=True)),
          ))]),
     ]
 
