@@ -78,6 +78,8 @@ def refused(kind: str, p: dict) -> str | None:
             return "more than 4 experts need d-model >= 2"
         if kind == "expert-choice":
             return "capacity above T - 2" if p["capacity"] > p["tokens"] - 2 else None
+        if p.get("jitter") and p["d_model"] == 1:
+            return "jitter with d-model 1"
         if k >= p["experts"]:
             return "top-k of E or more"
         if k > 4 and p["gate"] != "softmax2":

@@ -105,16 +105,15 @@ def _focused(spec: Spec, rng) -> Problem | None:
     tokens, C = 2 of 3): screen routers for the most token rows that share one expert among their
     top k, and build on those rows alone. Counted, not timed."""
     k, found = top_k(spec), []
-    for attempt in range(_SCREEN[spec["d_model"]]):
+    for attempt in range(min(_SCREEN[spec["d_model"]], 300)):
         W = _router(rng, spec["experts"], spec["d_model"], magnitude=2)
         pool = _valid_rows(spec, W, rng)
-        if len(pool) < 2:
+        if len(pool) == 0:
             continue
         scores = pool @ W.T
         chooses = (scores[:, None, :] > scores[:, :, None]).sum(axis=2) < k  # row x expert: in its top k
-        busy = int(chooses.sum(axis=0).argmax())
-        if chooses[:, busy].sum() >= 2:
-            found.append((-int(chooses[:, busy].sum()), attempt, W, pool[chooses[:, busy]]))
+        busy = int(chooses.sum(axis=0).argmax())  # one row alone serves too: its tokens then repeat it
+        found.append((-int(chooses[:, busy].sum()), attempt, W, pool[chooses[:, busy]]))
     return _on_richest(spec, found, rng)
 
 

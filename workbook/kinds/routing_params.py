@@ -31,8 +31,12 @@ def check_router(v: dict) -> None:
 
 
 def check_top_k(v: dict) -> None:
-    """Token choice and Switch: k < E, a capacity with 1 <= C < T, and k + 1 distinct powers <= 81."""
+    """Token choice and Switch: k < E, a capacity with 1 <= C < T, k + 1 distinct powers <= 81, and
+    jitter only with d-model >= 2."""
     check_router(v)
+    if v.get("jitter") and v["d_model"] == 1:
+        raise SpecError("the jitter question needs d-model >= 2: with d-model 1 a multiplier scales all of a "
+                        "token's scores alike, so no token can change expert")
     k, e = v.get("top_k", 1), v["experts"]
     if k >= e:
         raise SpecError(f"top-k ({k}) must be less than experts ({e}): "
