@@ -128,6 +128,11 @@ def combinations(kind: str, ranges: dict | None = None, cross: tuple | None = No
 # freedom (top-4 of 8 with base 3 or e: 5 consecutive scores, the other 3 tied at the bottom).
 CROWDED = combinations("token-choice", RANGES["token-choice"] | {"experts": R(6, 8), "top_k": R(3, 5)},
                        ("experts", "top_k", "gate", "d_model"))
+# Switch's jitter question where a drop needs most tokens on one expert (2-3 experts, 8-10 tokens,
+# capacity factor 1.5 or 2.0): some token must still change expert under the multipliers.
+JITTER = combinations("switch", RANGES["switch"] | {"experts": R(2, 3), "tokens": R(8, 10), "jitter": (True,),
+                                                    "capacity_factor": ("1.5", "2.0")},
+                      ("experts", "gate", "d_model", "capacity_factor"))
 
 
 def _seeds(kind: str, index: int) -> list[int]:
@@ -144,6 +149,7 @@ CONTRACTS |= {"shared-experts": test_kind_shared_experts.check_contract,
 
 CASES = [(kind, i, params) for kind in RANGES for i, params in enumerate(combinations(kind))]
 CASES += [("token-choice", 100 + i, params) for i, params in enumerate(CROWDED)]
+CASES += [("switch", 100 + i, params) for i, params in enumerate(JITTER)]
 
 
 @pytest.mark.parametrize("kind, index, params", CASES,

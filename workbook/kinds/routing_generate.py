@@ -37,6 +37,7 @@ _CONSTRUCT = 200   # tries at a router built through chosen token rows, when scr
 # what a constructed router's rows and its chosen token rows are drawn from, by d-model
 _ROUTER_ROWS = {d: np.array([r for r in itertools.product(range(-2, 3), repeat=d) if any(r)]) for d in range(1, 5)}
 _TOKEN_ROWS = {d: np.array([r for r in itertools.product(range(-1, 2), repeat=d) if any(r)]) for d in range(1, 5)}
+_MULTIPLIERS = {d: np.array(list(itertools.product(range(8, 13), repeat=d))) for d in range(1, 5)}  # u, in tenths
 
 
 def generate(spec: Spec) -> Problem:
@@ -90,11 +91,12 @@ def _screened(spec: Spec, rng) -> Problem | None:
     return _on_richest(spec, found, rng)
 
 
-def _on_richest(spec: Spec, found: list, rng) -> Problem | None:
+def _on_richest(spec: Spec, found: list, rng, chosen_jitter: bool = False) -> Problem | None:
     """found: (−rows, attempt, router, its rows) per router a stage kept; build on the _KEEP routers
-    with the most rows (the earlier attempt first on a tie), the first whole sheet, or None."""
+    with the most rows (the earlier attempt first on a tie), the first whole sheet, or None.
+    `chosen_jitter`: the jitter multipliers chosen (_chosen_jitter) rather than drawn."""
     for _, _, W, pool in sorted(found, key=lambda f: f[:2])[:_KEEP]:
-        problem = _on_router(spec, W, pool, rng, len(pool) < spec["tokens"], 4 * _BUILDS)
+        problem = _on_router(spec, W, pool, rng, len(pool) < spec["tokens"], 4 * _BUILDS, chosen_jitter)
         if problem is not None:
             return problem
     return None
@@ -112,9 +114,22 @@ def _focused(spec: Spec, rng) -> Problem | None:
             continue
         scores = pool @ W.T
         chooses = (scores[:, None, :] > scores[:, :, None]).sum(axis=2) < k  # row x expert: in its top k
+        if spec.params.get("jitter"):  # the jitter question: only rows some multiplier u can flip
+            chooses &= _flippable(pool, W)[:, None]
         busy = int(chooses.sum(axis=0).argmax())  # one row alone serves too: its tokens then repeat it
-        found.append((-int(chooses[:, busy].sum()), attempt, W, pool[chooses[:, busy]]))
-    return _on_richest(spec, found, rng)
+        if chooses[:, busy].any():
+            found.append((-int(chooses[:, busy].sum()), attempt, W, pool[chooses[:, busy]]))
+    return _on_richest(spec, found, rng, True)
+
+
+def _flippable(rows: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Mask of token rows whose top-1 expert some multiplier u in 0.8..1.2 (per coordinate) changes,
+    with the two best jittered scores apart."""
+    U = _MULTIPLIERS[rows.shape[1]]
+    scores = (U[None, :, :] * rows[:, None, :]) @ W.T  # rows x multipliers x experts
+    best = np.sort(scores, axis=2)
+    before = (rows @ W.T).argmax(axis=1)
+    return ((best[..., -1] > best[..., -2]) & (scores.argmax(axis=2) != before[:, None])).any(axis=1)
 
 
 def _constructed(spec: Spec, rng) -> Problem | None:
@@ -148,7 +163,7 @@ def _constructed(spec: Spec, rng) -> Problem | None:
             pool = pool[(scores > scores[:, [busy]]).sum(axis=1) < top_k(spec)]
         if len(pool) >= 2:
             found.append((-len(pool), attempt, W, pool))
-    return _on_richest(spec, found, rng)
+    return _on_richest(spec, found, rng, True)
 
 
 def _router_through(rng, spec: Spec, X0: np.ndarray, budget: int = 1000) -> tuple[np.ndarray, int] | None:
@@ -220,7 +235,8 @@ def _ranked_scores(rng, spec: Spec, tries: int = 20) -> np.ndarray | None:
     return None
 
 
-def _on_router(spec: Spec, W: np.ndarray, pool: np.ndarray, rng, repeats: bool, builds: int) -> Problem | None:
+def _on_router(spec: Spec, W: np.ndarray, pool: np.ndarray, rng, repeats: bool, builds: int,
+               chosen_jitter: bool = False) -> Problem | None:
     """Up to `builds` sets of token rows from the pool of router W, each with its jitter and
     expert weights: the first whole sheet that keeps the contract, or None."""
     pool_probs = softmax_rows((pool @ W.T).astype(float), spec["gate"])
@@ -228,7 +244,7 @@ def _on_router(spec: Spec, W: np.ndarray, pool: np.ndarray, rng, repeats: bool, 
         X = _pick_rows(spec, pool, pool_probs, rng, repeats)
         if X is None:
             continue
-        jitter = _jitter(rng, X, W) if spec.params.get("jitter") else ()
+        jitter = (_chosen_jitter if chosen_jitter else _jitter)(rng, X, W) if spec.params.get("jitter") else ()
         if jitter is None:
             continue
         for _ in range(_EXPERT_DRAWS if spec["ffn"] else 1):
@@ -342,6 +358,27 @@ def _jitter(rng, X: np.ndarray, W: np.ndarray):
         if (best[:, 0] > best[:, 1]).all() and (scores.argmax(axis=1) != before).any():
             return as_matrix(u)
     return None
+
+
+def _chosen_jitter(rng, X: np.ndarray, W: np.ndarray):
+    """The jitter multipliers chosen rather than drawn (the generator's last stages, where strongly
+    routed rows rarely flip by chance): every u in tenths 0.8..1.2 per coordinate is tried for each
+    token; each token gets one that keeps its two best jittered scores apart, one token (drawn among
+    those that can) one that also changes its top-1 expert. None when no token can change."""
+    U = _MULTIPLIERS[X.shape[1]]
+    before = (X @ W.T).argmax(axis=1)
+    keep, flip = [], []
+    for t, x in enumerate(X):
+        scores = (U * x) @ W.T
+        best = np.sort(scores, axis=1)
+        apart = best[:, -1] > best[:, -2]
+        keep.append(np.flatnonzero(apart))
+        flip.append(np.flatnonzero(apart & (scores.argmax(axis=1) != before[t])))
+    can = [t for t in range(len(X)) if len(flip[t])]
+    if not can or any(len(k) == 0 for k in keep):
+        return None
+    changer = int(rng.choice(can))
+    return as_matrix(np.array([U[int(rng.choice(flip[t] if t == changer else keep[t]))] for t in range(len(X))]))
 
 
 def _experts(rng, spec: Spec) -> tuple[Expert, ...]:
