@@ -9,7 +9,6 @@ Bounded: MOE_FUZZ examples per test (default 60), laid out PDFs kept rare.
 
 import hashlib
 import os
-import string
 from pathlib import Path
 
 import pytest

@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 
 from workbook.errors import OutputError
-from workbook.write import write_all
 
 
 def test_writes_every_file(tmp_path):

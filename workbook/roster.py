@@ -20,7 +20,6 @@ Leaves out: which variant a student gets (exam.py).
 import codecs
 import csv
 import io
-import itertools
 import os
 import re
 from dataclasses import dataclass

@@ -157,7 +157,7 @@ def _answers_hidden(sheet):
     a worksheet that reveals nothing but the inputs renders the same from it."""
     import dataclasses
 
-    from workbook.layout import Cell, Figure, Grid
+    from workbook.layout import Figure, Grid
 
     def hide(panel):
         if isinstance(panel, Grid):

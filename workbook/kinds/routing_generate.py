@@ -172,7 +172,6 @@ def _router_through(rng, spec: Spec, X0: np.ndarray, budget: int = 1000) -> tupl
     `busy` among the top k of every row; experts in shuffled order. A depth-first search over sets
     of router rows in a random order, at most `budget` steps; None when it finds none."""
     E, k, spread = spec["experts"], top_k(spec), MAX_SPREAD[spec["gate"]]
-    n = len(X0)
     ranked = [_ranked_scores(rng, spec) for _ in X0]
     if any(r is None for r in ranked):
         return None

@@ -79,43 +79,42 @@ def _model_steps(p: Model, symbolic: bool = False):
     """The model's steps. `symbolic` (answer-free sheets): the instructions name the given values
     (d, h, L, V, ...) instead of repeating the seed's numbers, so they are as long for every seed."""
     d, h, L, E, k, half = p.d_model, p.d_ff, p.layers, p.experts, p.top_k, p.layers // 2
+    n = (dict(d="d", L="L", half="L/2", V="V") if symbolic else dict(d=d, L=L, half=half, V=p.vocab))
     e, attn = Integer(expert_params(p.ffn, d, h)), Integer(attention_params(d, p.q_heads, p.kv_heads, p.head_dim))
-    how = f"SwiGLU, 3 · d · h = 3 · {d} · {h}" if p.ffn == "swiglu" else f"ReLU, 2 · d · h + h + d = 2 · {d} · {h} + {h} + {d}"
     if symbolic:
-        d, E = "d", "E"
         yield Step("expert_params", "One expert", "One expert: 3 · d · h for a SwiGLU FFN, 2 · d · h + h + d for "
                    "a ReLU one (the model says which).", (e,))
         yield Step("attention_params", "Attention", "Attention: W_q and W_o d · n_q · d_head each, W_k and W_v "
                    "d · n_kv · d_head each.", (attn,))
     else:
+        how = (f"SwiGLU, 3 · d · h = 3 · {d} · {h}" if p.ffn == "swiglu" else
+               f"ReLU, 2 · d · h + h + d = 2 · {d} · {h} + {h} + {d}")
         yield Step("expert_params", "One expert", f"One expert ({how}).", (e,))
         yield Step("attention_params", "Attention", f"Attention: W_q and W_o d · n_q · d_head each, W_k and W_v d · n_kv · d_head "
                    f"each: 2 · {d} · {p.q_heads} · {p.head_dim} + 2 · {d} · {p.kv_heads} · {p.head_dim}.", (attn,))
-    router, norms = Integer(p.experts * p.d_model), Integer(2 * p.d_model)
-    yield Step("router_params", "Router", f"Router: E · d = {E} · {d}." if not symbolic else "Router: E · d.", (router,))
-    yield Step("norm_params", "Norms", f"Norms: two RMSNorm weights, 2 · {d}.", (norms,))
-    d, E = p.d_model, p.experts
-    names = ("L", "L/2", "V", "d") if symbolic else (L, half, p.vocab, d)
+    router, norms = Integer(E * d), Integer(2 * d)
+    yield Step("router_params", "Router", "Router: E · d." if symbolic else f"Router: E · d = {E} · {d}.", (router,))
+    yield Step("norm_params", "Norms", f"Norms: two RMSNorm weights, 2 · {n['d']}.", (norms,))
     layer, used, dense = attn + E * e + router + norms, attn + k * e + router + norms, attn + e + norms
     yield Step("layer_params", "One MoE layer, stored", "A MoE layer stores attention + E experts + router + norms", (layer,))
     yield Step("layer_active", "One MoE layer, used per token", "and uses attention + k experts + router + norms per token;",
                (used,))
     yield Step("dense_layer_params", "One dense layer", "a dense layer is attention + one FFN + norms.", (dense,))
     outside = Integer(2 * p.vocab * d + d)
-    n_L, n_half, n_V, n_d = names
     yield Step("embedding_params", "Embeddings and final norm", f"Embeddings (untied: input and output, V · d each) "
-               f"and the final norm: 2 · {n_V} · {n_d} + {n_d}.", (outside,))
+               f"and the final norm: 2 · {n['V']} · {n['d']} + {n['d']}.", (outside,))
     total, active = L * layer + outside, L * used + outside
-    yield Step("total_params", "Total parameters", f"Total: {n_L} MoE layers stored + embeddings and final norm.", (total,))
-    yield Step("active_params", "Active parameters", f"Active: {n_L} MoE layers as used + the same.", (active,))
-    yield Step("dense_params", "Dense counterpart", f"Dense counterpart: {n_L} dense layers + the same.", (L * dense + outside,))
+    yield Step("total_params", "Total parameters", f"Total: {n['L']} MoE layers stored + embeddings and final norm.", (total,))
+    yield Step("active_params", "Active parameters", f"Active: {n['L']} MoE layers as used + the same.", (active,))
+    yield Step("dense_params", "Dense counterpart", f"Dense counterpart: {n['L']} dense layers + the same.",
+               (L * dense + outside,))
     yield Step("expert_fraction", "Share of the experts used", "Shares: k / E", (Rational(k, E),))
     yield Step("active_fraction", "Share of the model used", "and active / total.", (active / total,))
     yield Step("alternating_total", "Every other layer MoE: total",
-               f"MoE in every other layer: {n_half} MoE layers + {n_half} dense layers + embeddings and final norm;",
+               f"MoE in every other layer: {n['half']} MoE layers + {n['half']} dense layers + embeddings and final norm;",
                (half * (layer + dense) + outside,))
-    yield Step("alternating_active", "Every other layer MoE: active", f"active: {n_half} MoE layers as used + {n_half} dense "
-               "layers + the same.", (half * (used + dense) + outside,))
+    yield Step("alternating_active", "Every other layer MoE: active", f"active: {n['half']} MoE layers as used + "
+               f"{n['half']} dense layers + the same.", (half * (used + dense) + outside,))
     return total, active
 
 
