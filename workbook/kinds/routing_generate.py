@@ -114,11 +114,18 @@ def _focused(spec: Spec, rng) -> Problem | None:
             continue
         scores = pool @ W.T
         chooses = (scores[:, None, :] > scores[:, :, None]).sum(axis=2) < k  # row x expert: in its top k
-        if spec.params.get("jitter"):  # the jitter question: only rows some multiplier u can flip
-            chooses &= _flippable(pool, W)[:, None]
         busy = int(chooses.sum(axis=0).argmax())  # one row alone serves too: its tokens then repeat it
-        if chooses[:, busy].any():
-            found.append((-int(chooses[:, busy].sum()), attempt, W, pool[chooses[:, busy]]))
+        rows = pool[chooses[:, busy]]
+        found.append((-len(rows), attempt, W, rows))
+    if spec.params.get("jitter"):  # the jitter question: only rows some multiplier u can flip, on the
+        flipping = []             # richest routers first, until _KEEP of them keep some
+        for _, attempt, W, rows in sorted(found, key=lambda f: f[:2]):
+            rows = rows[_flippable(rows, W)]
+            if len(rows):
+                flipping.append((-len(rows), attempt, W, rows))
+            if len(flipping) == _KEEP:
+                break
+        found = flipping
     return _on_richest(spec, found, rng, True)
 
 
