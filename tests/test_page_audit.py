@@ -32,8 +32,21 @@ CASES = [case for i, name in enumerate(NAMES)
          if case]
 
 
+FULL = [(name, paper, size) for name in NAMES for paper in ("a4", "letter") for size in sorted((9,) + OTHER_SIZES)]
+
+
 @pytest.mark.parametrize("name, paper, size", CASES, ids=[f"{n}-{p}-{s}pt" for n, p, s in CASES])
 def test_printed_pages_pass_the_audit(name, paper, size):
+    _audited(name, paper, size)
+
+
+@pytest.mark.full_audit
+@pytest.mark.parametrize("name, paper, size", FULL, ids=[f"{n}-{p}-{s}pt" for n, p, s in FULL])
+def test_every_sheet_passes_the_audit(name, paper, size):
+    _audited(name, paper, size)
+
+
+def _audited(name: str, paper: str, size: int) -> None:
     sol = plan_exam([preset(name)], 1, variants=1)[0].solutions[0][1]
     sheet = dataclasses.replace(build_sheet(sol, paper), font_size=0.0 if size == 9 else float(size))
     pdfs = print_sheets([[lay_out(printable(sheet))]]).pdfs
