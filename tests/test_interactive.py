@@ -232,8 +232,8 @@ def test_the_page_reads_a_box_as_the_terminal_checker_does(page):
     from workbook.values import AmbiguousValue, parse_value
 
     for text in ["3", "27/37", "-0.5", "0,73", "0,125", "1,5", "24,576", "1,234,567", "1e5", "1e30", "1e31",
-                 "1e400", "nan", "x" * 70, "2/0", "99999999999999999999999999999999/1", "", "abc"]:
-        shown = page.evaluate("t => { const v = parse(t); return v === null ? 'empty' : "
+                 "1e400", "nan", "x" * 70, "2/0", "99999999999999999999999999999999/1", "", "abc", " None "]:
+        shown = page.evaluate("t => { const v = parse(t); return v === null ? 'empty' : v === NONE ? 'none' : "
                               "Array.isArray(v) ? v[0] + '/' + v[1] : Number.isNaN(v) ? 'wrong' : String(v); }", text)
         try:
             want = parse_value(text)
@@ -242,8 +242,29 @@ def test_the_page_reads_a_box_as_the_terminal_checker_does(page):
         if want is None:
             want = "empty"
         elif isinstance(want, str):
-            want = "wrong"
-        if want in ("wrong", "empty"):
+            want = "none" if want.lower() == "none" else "wrong"  # the key's word for an empty box
+        if want in ("wrong", "empty", "none"):
             assert shown == want, (text, shown)
         else:
             assert Fraction(shown) == Fraction(want), (text, shown, want)
+
+
+def test_none_is_right_where_the_key_says_none(browser, tmp_path):
+    """A box the key leaves empty ('none': no dropped token) is right holding 'none', as `check`
+    reads it; 'none' in a box that wants a number is wrong."""
+    from workbook.values import expected
+
+    sol = solve(preset("token-choice-capacity").spec())
+    sheet = build_sheet(sol)
+    path = tmp_path / "sheet.html"
+    path.write_text(render_interactive(sol, sheet), encoding="utf-8")
+    page = browser.new_page()
+    page.goto(path.as_uri())
+    empty = next(c for c in blanks(sheet) if expected(c) is None)
+    number = next(c for c in blanks(sheet) if expected(c) is not None)
+    fill(page, sheet, {empty.ref: "None", number.ref: "none"})
+    page.click("#check")
+    got = {c.ref: page.locator("input.cell").nth(i).evaluate("e => e.parentElement.className")
+           for i, c in enumerate(blanks(sheet)) if c.ref in (empty.ref, number.ref)}
+    assert "right" in got[empty.ref] and "wrong" in got[number.ref], got
+    page.close()
