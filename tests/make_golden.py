@@ -37,7 +37,7 @@ CODES = ["10JP-81P", "11A7-G1K", "0FKA-8HG", "0FK5-GHJ", "0H2J-RHV",   # routing
 def outputs(code: str) -> dict:
     sol = solve(decode(code))
     sheet = build_sheet(sol)
-    return {"json": render_json(sol),
+    return {"json": render_json(sol, working=False),  # the key; the worked lines: tests/test_worked.py
             "worksheet.html": hashlib.sha256(render_html(sheet, False).encode()).hexdigest(),
             "key.html": hashlib.sha256(render_html(sheet, True).encode()).hexdigest()}
 

@@ -1,4 +1,8 @@
-"""Determinism: the same code gives byte-identical JSON and HTML today and in later versions."""
+"""Determinism: the same code gives byte-identical JSON and HTML today and in later versions.
+
+The JSON compared is the key's (every step's exact and decimal values); the worked lines JSON
+carries too may be reworded in later versions and are checked against the key instead
+(tests/test_worked.py)."""
 
 import json
 

@@ -277,35 +277,42 @@ def list_cmd():
 @click.option("--format", "fmt", default="pdf,html,json", show_default=True, help="Comma-separated: pdf, html, json.")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True, help="Output folder.")
-def generate(preset_name, fmt, paper, out, seed, **kw):
-    """Write one variant's worksheet and key.
+@click.option("--sides", default="worksheet,key", show_default=True,
+              help="Comma-separated: worksheet, key, solutions (the key with the working under each step).")
+def generate(preset_name, fmt, paper, out, seed, sides, **kw):
+    """Write one variant's worksheet and key (and its worked solutions with --sides).
 
-    Example: moe-workbook generate expert-choice-3e-top2 --seed 7 --format pdf
+    Example: moe-workbook generate expert-choice-3e-top2 --seed 7 --format pdf --sides worksheet,key,solutions
     """
-    from workbook.formats import SIDES
+    from workbook.formats import parse_sides
 
     formats = _library(parse_formats, fmt)
+    chosen = _library(parse_sides, sides)
     _library(preset, preset_name)  # an unknown name is refused here: generate takes presets only
     spec = _spec_for(preset_name, seed, kw)
-    _emit(spec, preset_name, formats, SIDES, paper, out)
+    _emit(spec, preset_name, formats, chosen, paper, out)
 
 
 @cli.command()
 @click.argument("code")
 @click.option("--worksheet", is_flag=True, help="Write the worksheet instead of the key.")
+@click.option("--worked", is_flag=True, help="Write the worked solutions: the key with the working under each step.")
 @click.option("--format", "fmt", default="pdf", show_default=True, help="Comma-separated: pdf, html, json.")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True, help="Output folder.")
-def key(code, worksheet, fmt, paper, out):
+def key(code, worksheet, worked, fmt, paper, out):
     """Rebuild a variant from the code printed on its sheet and write its key.
 
     Each file holds the very bytes `generate` wrote for that code.
 
-    Example: moe-workbook key 10JP-81P --format pdf,html
+    Example: moe-workbook key 10JP-81P --format pdf,html --worked
     """
+    if worksheet and worked:
+        raise BadInput("give --worksheet or --worked, not both")
     formats = _library(parse_formats, fmt)
     spec = _library(decode, code)
-    _emit(spec, spec.kind, formats, ("worksheet",) if worksheet else ("key",), paper, out)
+    side = "worksheet" if worksheet else "solutions" if worked else "key"
+    _emit(spec, spec.kind, formats, (side,), paper, out)
 
 
 @cli.command()

@@ -29,7 +29,7 @@ from workbook.sheet import Sheet
 
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
 DRAWN = 3  # the layout revision from which boards are drawn (drawing.py) instead of tables
-SIDE_LABELS = {"worksheet": "Worksheet", "key": "Answer key"}
+SIDE_LABELS = {"worksheet": "Worksheet", "key": "Answer key", "solutions": "Worked solutions"}
 
 
 class TemplateProblem(SpecError):
@@ -143,6 +143,17 @@ def _data_uri(folder: Path, name: str) -> str:
     return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
 
 
+def render_solutions(sheet: Sheet, working: dict, template_dir: str = "") -> str:
+    """The worked solutions: the key with each step's working under its boxes (`working`:
+    solutions.sections' {step number: Working, ...}), from solutions.html."""
+    if not template_dir:
+        return _render(sheet, True, "", False, "solutions.html", working)
+    try:
+        return _render(sheet, True, str(template_dir), False, "solutions.html", working)
+    except (Exception, RecursionError) as err:
+        raise TemplateProblem(_template_problem(err, str(template_dir), "solutions.html")) from None
+
+
 def render_html(sheet: Sheet, answer_key: bool = False, template_dir: str = "", pair: bool = False) -> str:
     """Sheet -> HTML text of its worksheet, or of its answer key (or of the pair, see Printable).
     Whatever goes wrong in a school's own templates (a syntax error, 1/0, a template that includes
@@ -157,11 +168,14 @@ def render_html(sheet: Sheet, answer_key: bool = False, template_dir: str = "", 
         raise TemplateProblem(_template_problem(err, str(template_dir), first)) from None
 
 
-def _render(sheet: Sheet, answer_key: bool, template_dir: str, pair: bool) -> str:
-    template = environment(template_dir).get_template("key.html" if answer_key or pair else "worksheet.html")
+def _render(sheet: Sheet, answer_key: bool, template_dir: str, pair: bool, name: str = "",
+            working: dict | None = None) -> str:
+    template = environment(template_dir).get_template(name or ("key.html" if answer_key or pair else "worksheet.html"))
     values = dict(sheet=sheet, page_size=PAGE_SIZES[sheet.paper], version=__version__,
                   drawn=sheet.revision >= DRAWN, draw=draw_board, answer_key=answer_key or pair,
                   pair=pair, labels=SIDE_LABELS)
+    if working is not None:
+        values.update(working=working, labels=dict(SIDE_LABELS, key=SIDE_LABELS["solutions"]))
     if not template_dir:
         return template.render(**values)
     with _time_limit(RENDER_SECONDS):  # a school's template: bounded in time and in size

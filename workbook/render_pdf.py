@@ -137,6 +137,12 @@ def _weasyprint():
     return weasyprint, RefuseAll
 
 
+def single_pdf(html: str) -> bytes:
+    """One HTML document as a PDF of its own (the worked solutions: a flow of its own, not a side
+    of the worksheet's pair layout)."""
+    return write_pdf(documents([html])[0])
+
+
 def documents(htmls: list[str]) -> list:
     """Lay out each HTML text as a WeasyPrint document (each keeps its own page x of y)."""
     weasyprint, refuse = _weasyprint()

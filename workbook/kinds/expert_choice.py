@@ -11,6 +11,7 @@ from workbook.kinds.routing_generate import generate  # noqa: F401
 from workbook.kinds.routing_sheet import conventions, hand_work, layout, page_experts  # noqa: F401
 from workbook.kinds.routing_sheet import describe as title  # noqa: F401
 from workbook.kinds.routing_steps import forward, steps  # noqa: F401
+from workbook.kinds.routing_working import working  # noqa: F401
 from workbook.kinds.routing_params import COMMON, check_router
 from workbook.spec import Param
 

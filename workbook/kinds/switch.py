@@ -10,6 +10,7 @@ from workbook.kinds.routing_generate import generate  # noqa: F401
 from workbook.kinds.routing_sheet import conventions, hand_work, layout, page_experts  # noqa: F401
 from workbook.kinds.routing_sheet import describe as title  # noqa: F401
 from workbook.kinds.routing_steps import forward, steps  # noqa: F401
+from workbook.kinds.routing_working import working  # noqa: F401
 from workbook.kinds.routing_params import CAPACITY, COMMON, check_top_k
 from workbook.spec import CAPACITY_FACTORS, Param
 
