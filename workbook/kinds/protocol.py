@@ -79,6 +79,14 @@ class Optional(Protocol):
         """The hand-friendliness promises this variant breaks, in words ([] when it keeps them);
         the stress test runs it over many seeds. Without it: only the generic checks run."""
 
+    def working(self, sol) -> list:
+        """The worked solution of every step that has boxes on the sheet: a working.Working per
+        step (its step id, what the step means in plain words, and its Lines: the operation
+        written out in the variant's numbers for each row's first box and every single value,
+        and the reason behind every choice), built with working.py's terms so that a line's text
+        and its sympy expression come from the same numbers. solutions.worked() checks every
+        line against the key. Without it: the worked solutions show the key's values alone."""
+
     def page_experts(self, sol) -> list[dict]:
         """The expert weights the interactive page needs to follow carried errors inside each
         expert ({"W1", "b1", "W2", "b2"} each). Without it: none."""

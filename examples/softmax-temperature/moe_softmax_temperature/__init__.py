@@ -186,6 +186,55 @@ def layout(sol) -> list:
     ]
 
 
+# --- the worked solution (solutions.worked checks every line against the key) -----------------
+
+def working(sol) -> list:
+    """Every step worked in the variant's numbers: each row's first box written out, every
+    one-value box, and why the sharper temperature is the one it is. Built with
+    workbook.working's terms, so that each line's text and its sympy expression are one."""
+    from workbook.working import Term, Working, claim, factor, joined, line, num, power, reason
+    from workbook.working import shown as exact  # an exact value with its decimal ('9/13 ≈ 0.69')
+
+    s, S = sol.step, sol.problem.S
+    tau, other = temperatures(sol.spec)
+    z, powers, sums, probs = (s(i).exact for i in ("scaled", "powers", "row_sum", "probs"))
+    rows = range(len(S))
+
+    def exponent(v, low):  # 3^(z − row min), the subtraction written out
+        return Term(f"3^({num(v).text} − {factor(low).text})", f"3**(({v}) - ({low}))")
+
+    other_z = [[Rational(v) / other for v in row] for row in S]
+    return [
+        Working("scaled", f"Dividing by τ = {shown(tau)} stretches (τ < 1) or shrinks (τ > 1) every gap between "
+                "a token's scores; only the gaps matter to softmax.",
+                tuple(line(f"z[t{t + 1},E1] = s / τ", joined((num(S[t][0]), factor(tau)), "/"), z[t][0],
+                           [f"scaled[{t + 1}][1]"]) for t in rows)),
+        Working("powers", "Subtracting the row minimum changes no probability and keeps the powers whole.",
+                tuple(line(f"t{t + 1}: 3^(z − row min)", exponent(z[t][0], min(z[t])), powers[t][0],
+                           [f"powers[{t + 1}][1]"], then=power(3, z[t][0] - min(z[t]))) for t in rows)),
+        Working("row_sum", "The row sum is the softmax's denominator.",
+                tuple(line(f"Σ t{t + 1}", joined((num(v) for v in powers[t]), "+"), sums[t], [f"row_sum[{t + 1}][1]"])
+                      for t in rows)),
+        Working("probs", "Each row of P adds up to 1: how the token's weight is shared among the experts.",
+                tuple(line(f"P[t{t + 1},E1] = power / Σ", joined((num(powers[t][0]), factor(sums[t])), "/"),
+                           probs[t][0], [f"probs[{t + 1}][1]"]) for t in rows)),
+        Working("powers_other", f"The same scores at τ′ = {shown(other)}: only the temperature changed.",
+                tuple(line(f"t{t + 1}: 3^(s/τ′ − row min)", exponent(other_z[t][0], min(other_z[t])),
+                           s("powers_other").exact[t][0], [f"powers_other[{t + 1}][1]"]) for t in rows)),
+        Working("top1", "A token's top-1 probability: how sure the router is of its best expert.",
+                tuple(claim(f"t{t + 1}: the largest P is {exact(max(probs[t]))}", max(probs[t]), [f"top1[{t + 1}][1]"])
+                      for t in rows)),
+        Working("top1_other", f"The same at τ′ = {shown(other)}: the largest power over its row's sum.",
+                tuple(line(f"t{t + 1}: largest power / Σ at τ′",
+                           joined((num(max(row)), factor(sum(row))), "/"), s("top1_other").exact[t],
+                           [f"top1_other[{t + 1}][1]"]) for t, row in enumerate(s("powers_other").exact))),
+        Working("sharper", "The smaller temperature gives the sharper distribution: its top-1 probabilities are larger.",
+                (reason(f"Σ top-1 at τ = {exact(sum(s('top1').exact))}; at τ′ = {exact(sum(s('top1_other').exact))}."),
+                 claim(f"The sharper temperature: τ = {shown(s('sharper').exact[0])}", s("sharper").exact[0],
+                       ["sharper[1][1]"]))),
+    ]
+
+
 # --- the common mistakes (check names the one a wrong step matches) ----------------------------
 
 def _as_if(sol, tau_used) -> list[dict]:
