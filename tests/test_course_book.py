@@ -1,5 +1,5 @@
-"""workbook.pdf and answer-key.pdf as books (course.build_course): a cover, a contents page whose
-page numbers are right, every sheet on an odd page, the two books page for page aligned,
+"""workbook.pdf, answer-key.pdf and solutions.pdf as books (course.build_course): a cover, a
+contents page whose page numbers are right, every sheet on an odd page, workbook and key page for page aligned,
 bookmarks on the right pages, the same bytes on every build.
 
 Everything is checked by reading the PDFs back with pypdf, against the sheets' own PDFs: a
@@ -20,7 +20,8 @@ from workbook.presets import preset
 pytestmark = pytest.mark.pdf
 
 CHOSEN = ("sizing-eight-experts", "load-balance-switch", "expert-choice-3e-top2")
-BOOKS = {"workbook": "worksheet", "answer-key": "key"}
+BOOKS = {"workbook": "worksheet", "answer-key": "key", "solutions": "solutions"}
+LABELS = {"workbook": "Workbook", "answer-key": "Answer key", "solutions": "Worked solutions"}
 
 
 @lru_cache(maxsize=None)
@@ -73,7 +74,7 @@ def test_the_cover_says_what_the_book_is(paper):
         assert COURSE_TITLE in cover and f"moe-workbook {__version__}" in cover
         assert f"{len(CHOSEN)} sheets" in cover
         assert {"a4": "A4", "letter": "US Letter"}[paper] in cover
-        assert ("Answer key" if book == "answer-key" else "Workbook") in cover
+        assert LABELS[book] in cover
         assert not re.search(r"20\d\d", cover)  # no date: the same bytes on every run
 
 
@@ -111,6 +112,7 @@ def test_every_sheet_starts_on_an_odd_page_and_the_books_are_aligned(paper):
         assert set(re.findall(r"\b[0-9A-Z]{4}-[0-9A-Z]{3,4}\b", a)) == set(re.findall(r"\b[0-9A-Z]{4}-[0-9A-Z]{3,4}\b", b))
     assert "Worksheet" in workbook[starts["workbook"][0] - 1]
     assert "Answer key" in key[starts["answer-key"][0] - 1]
+    assert "Worked solutions" in books(paper)["solutions"][1][starts["solutions"][0] - 1]
 
 
 @pytest.mark.parametrize("paper", ["a4", "letter"])

@@ -327,6 +327,7 @@ def key(code, worksheet, worked, fmt, paper, out):
 @click.option("--force", is_flag=True, help="Replace the files of an existing exam folder.")
 @click.option("--format", "fmt", default="pdf", show_default=True, help="Comma-separated: pdf, moodle.")
 @click.option("--per-student", is_flag=True, help="Also write each student's own worksheet and key PDFs.")
+@click.option("--solutions", is_flag=True, help="Also write solutions.pdf: each student's key with the working under each step.")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
 @click.option("--title", help="Title printed on every sheet instead of the exercise's own.")
 @click.option("--font-size", type=FiniteRange(7, 12), help="Base font size in points (default 9).")
@@ -336,7 +337,7 @@ def key(code, worksheet, worked, fmt, paper, out):
               help="guided: a worked start in each step; exam: only inputs and answer spaces.")
 @click.option("--jobs", type=click.IntRange(1, 64), help="Processes laying out PDFs (default: one per core).")
 def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out, force, fmt, per_student,
-         paper, title, font_size, template_dir, scaffold, jobs):
+         solutions, paper, title, font_size, template_dir, scaffold, jobs):
     """Write a class set: a variant per student (or forms), every worksheet and every key.
 
     Example: moe-workbook exam token-choice-ffn --roster class.csv --format pdf,moodle
@@ -370,7 +371,7 @@ def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out,
         for name, (distinct, sheets) in shared_problems(plan).items():  # said before minutes of layout
             click.echo(f"Note: {name} has only {distinct} distinct problem{'s' if distinct > 1 else ''} for "
                        f"{sheets} sheets, so some students share one (manifest: problems, shared_by)", err=True)
-        options = {"title": title, "font_size": font_size, "scaffold": scaffold,
+        options = {"title": title, "font_size": font_size, "scaffold": scaffold, "solutions": solutions,
                    "template_dir": str(template_dir) if template_dir else ""}
         moodle = exam_name if "moodle" in kinds else ""
         with _progress(len(plan), "Laying out") as step:
@@ -559,7 +560,7 @@ def solve_cmd(preset_or_code, seed, seeds, **kw):
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True, help="Output folder.")
 def build(paper, out):
-    """Build the whole workbook: every preset as PDF and HTML, plus workbook.pdf and answer-key.pdf.
+    """Build the whole workbook: every preset as PDF and HTML, plus workbook.pdf, answer-key.pdf and solutions.pdf.
 
     The two books open with a cover and a contents page (sheet, code, page) and start every
     sheet on an odd page, page for page alike, for double-sided printing.

@@ -5,8 +5,8 @@ student's row (a hash, so running it again gives the same set and adding a stude
 else's sheets); with forms, from the exam seed and the form letter. build_exam lays the sheets out,
 in parallel across the machine's cores (WeasyPrint is imported once per worker), and returns the
 files: worksheets.pdf and keys.pdf in roster order, each student starting on an odd page for
-double-sided printing, a manifest as CSV and JSON, and on request each student's own PDFs and a
-Moodle XML import. Leaves out: reading the roster (roster.py) and writing files (write.py).
+double-sided printing, a manifest as CSV and JSON, and on request the worked solutions
+(solutions.pdf, options' `solutions`), each student's own PDFs and a Moodle XML import. Leaves out: reading the roster (roster.py) and writing files (write.py).
 """
 
 import csv
@@ -142,22 +142,37 @@ def _printable(a: Assignment, sol: Solution, paper: str, options: dict):
     return printable(_sheet(a, sol, paper, options), options.get("template_dir") or "")
 
 
+def _solutions_html(a: Assignment, sol: Solution, paper: str, options: dict) -> str:
+    """A student's worked solutions: the key of their variant (the exam's title, size and
+    name; never scaffolded: every box answered) with the working under each step."""
+    from workbook.render_html import render_solutions
+    from workbook.solutions import sections, worked
+
+    sheet = _sheet(a, sol, paper, {**options, "scaffold": "standard"})
+    return render_solutions(sheet, sections(sheet, worked(sol, sheet)), options.get("template_dir") or "")
+
+
 def _chunk_pdfs(job) -> dict:
     """Worker: the worksheets and keys of a run of students, laid out and drawn as one PDF per
     side (each student's pages padded to an even count), with each student's page counts and
-    bookmarks, and their own PDFs when asked."""
-    from workbook.render_pdf import lay_out, print_sheets
+    bookmarks, and their own PDFs when asked; with options' `solutions`, each student's worked
+    solutions too (one PDF per sheet: pages, bookmarks)."""
+    from workbook.render_pdf import lay_out, print_alone, print_sheets
 
     chunk, paper, options, single = job
     groups = [[lay_out(_printable(a, sol, paper, options)) for _, sol in a.solutions] for a in chunk]
     titles = [{side: _single_title(a, side, options) for side in ("worksheet", "key")} for a in chunk] if single else None
     printed = print_sheets(groups, pad=paper, singles=titles)
-    return {**printed.pdfs, "students": list(printed.groups)}
+    out = {**printed.pdfs, "students": list(printed.groups)}
+    if options.get("solutions"):
+        out["solutions"] = [[print_alone(_solutions_html(a, sol, paper, options)) for _, sol in a.solutions]
+                            for a in chunk]
+    return out
 
 
 def _single_title(a: Assignment, side: str, options: dict) -> str:
     """A student's own PDF: 'Ada Lovelace · worksheet · token-choice-ffn + router-gradient-top2'."""
-    return f"{a.label} · {'worksheet' if side == 'worksheet' else 'answer key'} · {_what(a, options)}"
+    return f"{a.label} · {({'worksheet': 'worksheet', 'key': 'answer key'}).get(side, 'worked solutions')} · {_what(a, options)}"
 
 
 def _what(a: Assignment, options: dict) -> str:
@@ -197,11 +212,21 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -
     chunks = [plan[i:i + size] for i in range(0, len(plan), size)]
 
     _printable(plan[0], plan[0].solutions[0][1], paper, options)  # a broken school template: told now
-    merged = {side: JoinedPdf() for side in ("worksheet", "key")}
+    worked = bool(options.get("solutions"))
+    if worked:
+        _solutions_html(plan[0], plan[0].solutions[0][1], paper, options)
+    sides = ("worksheet", "key") + (("solutions",) if worked else ())
+    merged = {side: JoinedPdf() for side in sides}
     facts = []
 
     def take(chunk, result):  # joined as each job comes back, while the others are still laid out
-        for side in merged:  # a bookmark per student, over their sheets' own
+        if worked:
+            for a, fact, own in zip(chunk, result["students"], result["solutions"]):
+                done = _student_solutions(a, own, paper, merged["solutions"], options, per_student)
+                fact["solutions"] = done["pages"]
+                if per_student:
+                    fact["single"]["solutions"] = done["single"]
+        for side in ("worksheet", "key"):  # a bookmark per student, over their sheets' own
             marks, page = [], 0
             for a, fact in zip(chunk, result["students"]):
                 pages, padded, own = fact[side]
@@ -221,10 +246,10 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -
         for chunk in chunks:
             take(chunk, _chunk_pdfs((chunk, paper, options, per_student)))
     singles = []
-    first = {"worksheet": 1, "key": 1}
+    first = {side: 1 for side in sides}
     for number, (a, fact, row) in enumerate(zip(plan, facts, rows), 1):
         stem = f"students/{number:02d}-{_slug(a.label)}"
-        for side in ("worksheet", "key"):
+        for side in sides:
             pages, padded, _ = fact[side]
             row[f"{side}_pages"] = f"{first[side]}-{first[side] + pages - 1}"
             first[side] += padded
@@ -233,10 +258,33 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -
                 row[f"{side}_file"] = f"{stem}-{side}.pdf"
     joined = []
     what = _what(plan[0], options)
-    for side, name, kind in (("worksheet", "worksheets.pdf", "worksheets"), ("key", "keys.pdf", "answer keys")):
-        count = f"{len(plan)} {'student' if len(plan) == 1 else 'students'}"
-        joined.append((name, merged[side].pdf(f"{what} · {kind} · {count}")))
+    for side, name, kind in (("worksheet", "worksheets.pdf", "worksheets"), ("key", "keys.pdf", "answer keys"),
+                             ("solutions", "solutions.pdf", "worked solutions")):
+        if side in merged:
+            count = f"{len(plan)} {'student' if len(plan) == 1 else 'students'}"
+            joined.append((name, merged[side].pdf(f"{what} · {kind} · {count}")))
     return joined + singles
+
+
+def _student_solutions(a: Assignment, own: list, paper: str, book, options: dict, single: bool) -> dict:
+    """A student's worked solutions (`own`: each sheet's PDF, pages and bookmarks) added to the
+    joined `book` under a bookmark with their name, padded to an even count of pages. Returns
+    their (pages, padded pages) and, when `single`, their own PDF."""
+    from workbook.binding import JoinedPdf
+    from workbook.render_pdf import blank_pdf
+
+    pages = sum(count for _, count, _ in own)
+    for i, (pdf, _, marks) in enumerate(own):
+        book.add(pdf, ([(0, a.label, 0, None)] if i == 0 else []) + [(lv + 1, label, p, top) for lv, label, p, top in marks])
+    if pages % 2:
+        book.add(blank_pdf(paper))
+    alone = None
+    if single:
+        alone = JoinedPdf()
+        for pdf, _, marks in own:
+            alone.add(pdf, marks)
+        alone = alone.pdf(_single_title(a, "solutions", options))
+    return {"pages": (pages, pages + pages % 2, []), "single": alone}
 
 
 def _rows(plan: tuple[Assignment, ...]) -> list[dict]:
