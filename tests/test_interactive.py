@@ -268,3 +268,18 @@ def test_none_is_right_where_the_key_says_none(browser, tmp_path):
            for i, c in enumerate(blanks(sheet)) if c.ref in (empty.ref, number.ref)}
     assert "right" in got[empty.ref] and "wrong" in got[number.ref], got
     page.close()
+
+
+def test_show_working_shows_the_step_s_worked_solution(page, variant):
+    """'Show working' under a step: its meaning and lines, the very text of solutions.worked; the
+    lines are not in the page as plain text before."""
+    from workbook.solutions import worked
+
+    sol, sheet, path = variant
+    first = worked(sol, sheet)[0]
+    assert first.lines[0].text not in path.read_text(encoding="utf-8")
+    page.locator("#step-1 .show-working").click()
+    shown = page.inner_text("#step-1 .working")
+    assert first.meaning in shown and all(ln.text in shown for ln in first.lines)
+    page.locator("#step-1 .show-working").click()
+    assert not page.locator("#step-1 .working").is_visible()

@@ -4,7 +4,8 @@ It is the worksheet template with an input in each blank (templates/interactive.
 worksheet.html), plus a script: "Check" marks each box right or wrong with the tolerance of
 `moe-workbook check` and says why a step is wrong (a carried error, or one of the common mistakes,
 whose numbers are computed here in Python by solving the problem the wrong way); "Show step"
-fills in one step from the key. The key travels inside the page scrambled (XOR with a key made
+fills in one step from the key; "Show working" shows the step's worked solution (solutions.py,
+checked against the key) under it. The key travels inside the page scrambled (XOR with a key made
 from the variant code, then base64), so it is not there as plain text. Works offline: nothing is
 loaded from anywhere. Leaves out: grading on the server side (check.py does that in a terminal).
 """
@@ -21,6 +22,7 @@ from workbook.mistakes import made
 from workbook.kinds import part
 from workbook.values import ABS_TOL, REL_TOL, expected, is_whole_answer
 from workbook.render_html import PAGE_SIZES, environment
+from workbook.solutions import sections, worked
 
 
 def _number(value):
@@ -73,8 +75,10 @@ def key_data(sol, sheet) -> dict:
                 mistakes.append({"name": name, "step": step_id, "cells": cells_, "earlier": earlier})
     page_experts = part(sol.spec.kind, "page_experts")
     experts = page_experts(sol) if page_experts else []
+    working = {str(n): [{"meaning": w.meaning, "lines": [ln.text for ln in w.lines]} for w in items]
+               for n, items in sections(sheet, worked(sol, sheet)).items() if items}
     return {"code": sheet.code, "gate": sol.spec.params.get("gate", ""), "abs": ABS_TOL, "rel": REL_TOL,
-            "experts": experts,
+            "experts": experts, "working": working,
             "renormalize": bool(sol.spec.params.get("renormalize", False)),
             "cells": [{"ref": c.ref, "sid": step_id_of(c.ref), "step": numbers[id(c)], "want": _number(expected(c)),
                        "whole": is_whole_answer(c), "show": _typeable(c)} for c in blanks],
