@@ -466,6 +466,7 @@ def check(code, answer_file, abs_tol, rel_tol, show_key):
     Exit status 0 only when every cell is right. Example: moe-workbook check 10JP-81P my-answers.toml
     """
     from workbook.check import grade, read_answer_file, read_answers
+    from workbook.how import how
 
     spec = _library(decode, code)
     text = _library(read_answer_file, answer_file)
@@ -486,6 +487,10 @@ def check(code, answer_file, abs_tol, rel_tol, show_key):
                 click.echo(f"     {c.key} row {c.row}, box {c.col}: you wrote {given}{key}")
         if empty and not show_key:
             click.echo(f"     {len(empty)} box{'es' if len(empty) > 1 else ''} left empty")
+        if mine and any(c.given is not None for c in mine):  # how the first wrong box is worked
+            worked_line = how(sol, sheet, report, step.number)
+            if worked_line:
+                click.echo(f"     how: {worked_line}")
     total = len(report.cells)
     click.echo(f"Overall: {report.right}/{total} right ({100 * report.right / max(total, 1):.0f}%)")
     sys.exit(0 if report.all_right else 1)

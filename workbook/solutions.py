@@ -21,7 +21,7 @@ from workbook.values import expected
 from workbook.working import Working
 
 PRECISION = 40  # digits to which a base-e line must agree with its box
-_READ = standard_transformations + (rationalize,)  # as sympify(text, rational=True) reads it: 0.8 -> 4/5
+READ = standard_transformations + (rationalize,)  # as sympify(text, rational=True) reads it: 0.8 -> 4/5
 
 
 @lru_cache(maxsize=1)
@@ -70,7 +70,7 @@ def _check(sol: Solution, step: str, ln, boxes: dict) -> None:
             raise CheckError(f"{where} names boxes but gives no expression")
         return
     try:
-        parsed = parse_expr(ln.expression, global_dict=_names(), transformations=_READ)
+        parsed = parse_expr(ln.expression, global_dict=_names(), transformations=READ)
     except (sympy.SympifyError, SyntaxError, TypeError, NameError) as err:
         raise CheckError(f"{where} has an expression sympy cannot read: {err}") from None
     values = ln.value if isinstance(ln.value, tuple) else (ln.value,)
