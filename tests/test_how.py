@@ -35,7 +35,6 @@ def test_a_slip_shows_the_key_s_working_for_that_box(solved):
     s = sol.step("scores").exact
     report = grade(sol, sheet, answers(sol, sheet, {"scores[2][3]": s[1][2] + 1}))
     text = how(sol, sheet, report, 1)
-    X, W = sol.problem.X, sol.problem.W_router
     assert text.startswith("S[t2,E1] = x_t2 · w_E1 = ") and text.endswith("(each box of the row works the same way)")
     assert f"= {s[1][0]}".replace("-", "−") in text
     assert how(sol, sheet, report, 2) == ""  # a step with nothing wrong
