@@ -17,6 +17,7 @@ from sympy import Integer, Rational
 
 from workbook.errors import GenerationError, SpecError
 from workbook.figures import load_bars
+from workbook.kinds.expert_parallel_working import working  # noqa: F401
 from workbook.layout import Board, Cell, Figure, Grid, answer_cell, answer_free, blank_grid, labels, ordinal
 from workbook.problem import Matrix, Step, as_matrix
 from workbook.spec import Param, top_k_below_experts
