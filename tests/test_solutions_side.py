@@ -66,3 +66,37 @@ def test_exam_solutions_book_has_every_student_on_an_odd_page(tmp_path):
     assert all(p % 2 == 1 for p in starts) and len(book.pages) % 2 == 0
     top = [item.title for item in book.outline if not isinstance(item, list)]
     assert top == [f"variant {i}" for i in (1, 2, 3)]
+
+
+def test_faded_scaffold_works_the_first_row_and_leaves_the_second_its_last_box():
+    """--scaffold faded (Renkl and Atkinson): in every grid of two rows or more the first row is
+    filled in and its working printed under the step, the second row filled in but for its last
+    box, the rest blank; the same on worksheet and key."""
+    from workbook.layout import Grid, faded_rows
+    from workbook.presets import preset
+    from workbook.render_html import render_html
+    from workbook.sheet import build_sheet
+    from workbook.solutions import scaffold, worked
+    from workbook.solve import solve
+
+    sol = solve(preset("token-choice-capacity").spec())
+    plain = build_sheet(sol)
+    faded = scaffold(sol, plain, "faded")
+    grids = [(a, b) for s, t in zip(plain.sections, faded.sections) for x, y in zip(s.boards, t.boards)
+             for r, q in zip(x.panels, y.panels) for a, b in zip(r, q) if isinstance(a, Grid)]
+    assert any(faded_rows(a) for a, _ in grids)
+    for a, b in grids:
+        if not faded_rows(a):
+            assert a == b
+            continue
+        assert not any(c.blank for c in b.cells[0] if c.answer or c.decimal)
+        answered = [j for j, c in enumerate(a.cells[1]) if c.blank and (c.answer or c.decimal)]
+        assert [j for j, c in enumerate(b.cells[1]) if c.blank and (c.answer or c.decimal)] == answered[-1:]
+        assert b.cells[2:] == a.cells[2:]
+    lines = {ln.text for w in worked(sol, plain) for ln in w.lines}
+    shown = [text for _, texts in faded.examples for text in texts]
+    assert shown and set(shown) <= lines and any(t.startswith("S[t1,E1] = ") for t in shown)
+    for answer_key in (False, True):
+        html = render_html(faded, answer_key)
+        assert "Worked example" in html and "S[t1,E1] = x_t1 · w_E1" in html
+    assert "Worked example" not in render_html(plain, False)

@@ -334,7 +334,8 @@ def key(code, worksheet, worked, fmt, paper, out):
 @click.option("--template-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of templates overriding the package's (worksheet.html, key.html, sheet.css).")
 @click.option("--scaffold", type=click.Choice(SCAFFOLDS), default="standard", show_default=True,
-              help="guided: a worked start in each step; exam: only inputs and answer spaces.")
+              help="faded: each step's first row worked out, the second's last box left; guided: a worked start "
+                   "in each step; exam: only inputs and answer spaces.")
 @click.option("--jobs", type=click.IntRange(1, 64), help="Processes laying out PDFs (default: one per core).")
 def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out, force, fmt, per_student,
          solutions, paper, title, font_size, template_dir, scaffold, jobs):
@@ -564,7 +565,10 @@ def solve_cmd(preset_or_code, seed, seeds, **kw):
 @cli.command()
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True, help="Output folder.")
-def build(paper, out):
+@click.option("--scaffold", type=click.Choice(SCAFFOLDS), default="standard", show_default=True,
+              help="faded: each step's first row worked out, the second's last box left; guided: first rows filled in; "
+                   "exam: only inputs and answer spaces.")
+def build(paper, out, scaffold):
     """Build the whole workbook: every preset as PDF and HTML, plus workbook.pdf, answer-key.pdf and solutions.pdf.
 
     The two books open with a cover and a contents page (sheet, code, page) and start every
@@ -579,7 +583,7 @@ def build(paper, out):
     loading = {exercise: _loads(exercise) for exercise in dict.fromkeys(p.exercise for p in presets())}
     chosen = tuple(p for p in presets() if loading[p.exercise])
     with _progress(len(chosen), "Rendering presets") as step:
-        files = _library(build_course, paper, chosen, step, os.cpu_count() or 1)
+        files = _library(build_course, paper, chosen, step, os.cpu_count() or 1, scaffold)
     _write(out, files)
 
 

@@ -62,13 +62,14 @@ def _preset_files(job) -> PrintedSheet:
     """One preset: its six files (PDF and HTML: worksheet, key and worked solutions), its three
     PDFs, their page counts and bookmarks."""
     from workbook.render_pdf import SIDES, lay_out, print_alone, print_sheets
-    from workbook.solutions import sections, worked
+    from workbook.solutions import scaffold, sections, worked
 
-    name, paper = job
+    name, paper, level = job
     sol = solve(preset(name).spec())
-    sheet = build_sheet(sol, paper)
+    plain = build_sheet(sol, paper)
+    sheet = scaffold(sol, plain, level)
     base = stem(name, sol.code, paper)
-    htmls = [render_html(sheet, False), render_html(sheet, True), render_solutions(sheet, sections(sheet, worked(sol, sheet)))]
+    htmls = [render_html(sheet, False), render_html(sheet, True), render_solutions(plain, sections(plain, worked(sol, plain)))]
     printed = print_sheets([[lay_out(printable(sheet))]])
     group = printed.groups[0]
     pdfs, pages, marks = dict(printed.pdfs), {side: group[side][0] for side in SIDES}, {side: group[side][2] for side in SIDES}
@@ -80,10 +81,11 @@ def _preset_files(job) -> PrintedSheet:
 
 
 def build_course(paper: str = "a4", chosen: tuple[Preset, ...] | None = None,
-                 progress: Callable[[str], None] = lambda name: None, jobs: int = 1) -> list[tuple[str, bytes]]:
+                 progress: Callable[[str], None] = lambda name: None, jobs: int = 1,
+                 level: str = "standard") -> list[tuple[str, bytes]]:
     """Every preset as PDF + HTML worksheet, key and worked solutions, then workbook.pdf,
-    answer-key.pdf and solutions.pdf."""
-    work = [(p.name, paper) for p in chosen or presets()]
+    answer-key.pdf and solutions.pdf; worksheet and key scaffolded at `level` (layout.scaffolded)."""
+    work = [(p.name, paper, level) for p in chosen or presets()]
     sheets = []
     if jobs > 1 and len(work) > 1:
         with worker_pool(min(jobs, os.cpu_count() or 1, len(work))) as pool:

@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 from workbook.errors import GenerationError, SpecError
-from workbook.layout import scaffolded
 from workbook.presets import Preset
 from workbook.render_html import printable, render_html
 from workbook.roster import Student
 from workbook.sheet import build_sheet
+from workbook.solutions import scaffold
 from workbook.solve import Solution, solve
 from workbook.spec import Spec, make_spec
 from workbook.workers import worker_pool
@@ -124,8 +124,8 @@ def shared_problems(plan: tuple[Assignment, ...]) -> dict[str, tuple[int, int]]:
 
 
 def _sheet(a: Assignment, sol: Solution, paper: str, options: dict):
-    """A student's sheet. options: title, font_size, scaffold (guided | standard | exam)."""
-    sheet = scaffolded(build_sheet(sol, paper), options.get("scaffold") or "standard")
+    """A student's sheet. options: title, font_size, scaffold (faded | guided | standard | exam)."""
+    sheet = scaffold(sol, build_sheet(sol, paper), options.get("scaffold") or "standard")
     return dataclasses.replace(sheet, student=a.student.name, form=a.form,
                                title=options.get("title") or sheet.title,
                                font_size=options.get("font_size") or 0.0)

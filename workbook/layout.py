@@ -77,6 +77,9 @@ class Sheet:
     student: str = ""
     form: str = ""
     font_size: float = 0.0
+    # Faded worked examples (scaffold 'faded'): per step number, the worked lines of its first
+    # rows, printed under the step on both sides.
+    examples: tuple[tuple[int, tuple[str, ...]], ...] = ()
 
     @property
     def name_size(self) -> float:
@@ -148,24 +151,48 @@ def cells(sections):
 
 
 
-def scaffolded(sheet: Sheet, level: str) -> Sheet:
+def scaffolded(sheet: Sheet, level: str, examples: tuple = ()) -> Sheet:
     """How much help the sheet gives. 'standard': as built. 'guided': the first row of every grid
-    to fill is printed filled in, as a worked start. 'exam': only the inputs and the answer
-    spaces: no step instructions and no hand-work line (the conventions box stays)."""
+    to fill is printed filled in, as a worked start. 'faded' (faded worked examples, Renkl and
+    Atkinson): in every grid of two rows or more, the first row filled in and worked out under
+    the step (`examples`: solutions.first_rows), the second row filled in but for its last box,
+    the rest blank. 'exam': only the inputs and the answer spaces: no step instructions and no
+    hand-work line (the conventions box stays)."""
     if level == "standard":
         return sheet
     if level == "exam":
         sections = tuple(replace(s, instruction="") for s in sheet.sections)
         return replace(sheet, sections=sections, hand_work="")
-    sections = tuple(replace(s, boards=tuple(replace(b, panels=tuple(tuple(_guided(p) for p in row)
+    fill = _faded if level == "faded" else _guided
+    sections = tuple(replace(s, boards=tuple(replace(b, panels=tuple(tuple(fill(p) for p in row)
                                                                     for row in b.panels)) for b in s.boards))
                      for s in sheet.sections)
-    return replace(sheet, sections=sections, blanks=sum(c.blank for c in cells(sections)))
+    return replace(sheet, sections=sections, blanks=sum(c.blank for c in cells(sections)),
+                   examples=examples if level == "faded" else ())
+
+
+def _given(cell: Cell) -> Cell:
+    """A blank printed filled in (its answer as a given), where the key has one."""
+    return Cell(given=cell.answer or cell.decimal, wide=cell.wide) if cell.blank and (cell.answer or cell.decimal) else cell
 
 
 def _guided(panel):
     if not isinstance(panel, Grid) or not panel.cells:
         return panel
-    first = tuple(Cell(given=c.answer or c.decimal, wide=c.wide) if c.blank and (c.answer or c.decimal) else c
-                  for c in panel.cells[0])
-    return replace(panel, cells=(first,) + panel.cells[1:])
+    return replace(panel, cells=(tuple(_given(c) for c in panel.cells[0]),) + panel.cells[1:])
+
+
+def faded_rows(panel) -> bool:
+    """A grid the faded scaffold fills: two rows or more, with boxes to fill."""
+    return isinstance(panel, Grid) and len(panel.cells) >= 2 and any(c.blank for c in panel.cells[0])
+
+
+def _faded(panel):
+    """First row filled in; second row filled in but for its last box with an answer."""
+    if not faded_rows(panel):
+        return panel
+    second = panel.cells[1]
+    last = max((j for j, c in enumerate(second) if c.blank and (c.answer or c.decimal)), default=-1)
+    return replace(panel, cells=(tuple(_given(c) for c in panel.cells[0]),
+                                 tuple(c if j == last else _given(c) for j, c in enumerate(second)))
+                   + panel.cells[2:])

@@ -16,8 +16,9 @@ import html
 from fractions import Fraction
 from xml.sax.saxutils import escape
 
-from workbook.layout import Figure, Grid, scaffolded
+from workbook.layout import Figure, Grid
 from workbook.sheet import build_sheet
+from workbook.solutions import scaffold
 from workbook.values import expected
 
 
@@ -94,7 +95,7 @@ def render_moodle(exam: str, plan, paper: str = "a4", options: dict | None = Non
            "  </question>"]
     for a in plan:
         for name, sol in a.solutions:
-            sheet = scaffolded(build_sheet(sol, paper), options.get("scaffold") or "standard")
+            sheet = scaffold(sol, build_sheet(sol, paper), options.get("scaffold") or "standard")
             if options.get("title"):
                 sheet = dataclasses.replace(sheet, title=options["title"])
             text = question_html(sheet).replace("]]>", "]]]]><![CDATA[>")

@@ -15,7 +15,7 @@ from sympy.parsing.sympy_parser import parse_expr, rationalize, standard_transfo
 
 from workbook.errors import CheckError
 from workbook.kinds import guarded, part
-from workbook.layout import Sheet, cells, step_id_of
+from workbook.layout import Sheet, cells, faded_rows, scaffolded, step_id_of
 from workbook.solve import Solution
 from workbook.values import expected
 from workbook.working import Working
@@ -61,6 +61,25 @@ def sections(sheet: Sheet, working: tuple[Working, ...]) -> dict[int, tuple[Work
         last = home.get(item.step, last)
         out.setdefault(last, []).append(item)
     return {n: tuple(items) for n, items in out.items()}
+
+
+def scaffold(sol: Solution, sheet: Sheet, level: str) -> Sheet:
+    """layout.scaffolded, with the faded scaffold's worked examples worked out for it."""
+    examples = first_rows(sheet, worked(sol, sheet)) if level == "faded" else ()
+    return scaffolded(sheet, level, examples)
+
+
+def first_rows(sheet: Sheet, working: tuple[Working, ...]) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    """The faded scaffold's worked examples: per step number, the lines that fill a box of the
+    first row of a grid it fills (layout.faded_rows), in working order."""
+    out = []
+    for section in sheet.sections:
+        firsts = {c.ref for board in section.boards for row in board.panels for panel in row
+                  if faded_rows(panel) for c in panel.cells[0] if c.blank}
+        lines = tuple(ln.text for w in working for ln in w.lines if firsts.intersection(ln.cells))
+        if lines:
+            out.append((section.number, lines))
+    return tuple(out)
 
 
 def _check(sol: Solution, step: str, ln, boxes: dict) -> None:

@@ -84,7 +84,7 @@ class Param:
 
 
 CAPACITY_FACTORS = ("none", "0.5", "0.75", "1.0", "1.25", "1.5", "2.0")
-SCAFFOLDS = ("guided", "standard", "exam")  # how much of a sheet is given: layout.scaffolded
+SCAFFOLDS = ("faded", "guided", "standard", "exam")  # how much of a sheet is given: layout.scaffolded
 
 
 class _Params(Mapping):
