@@ -17,6 +17,7 @@ from sympy import Rational
 
 from workbook.errors import GenerationError
 from workbook.figures import load_bars
+from workbook.kinds.load_balance_working import working  # noqa: F401
 from workbook.layout import Board, Cell, Figure, Grid, answer_free, blank_grid, given_grid, labels, ordinal
 from workbook.problem import Matrix, Step, as_matrix
 from workbook.spec import Param, top_k_below_experts

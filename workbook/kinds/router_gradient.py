@@ -15,6 +15,7 @@ import numpy as np
 import sympy
 
 from workbook.errors import GenerationError
+from workbook.kinds.router_gradient_working import working  # noqa: F401
 from workbook.layout import Board, Cell, Grid, answer_free, blank_grid, given_grid, labels, ordinal
 from workbook.numeric import log_base, well_separated
 from workbook.problem import Matrix, Step, as_matrix
