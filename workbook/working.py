@@ -37,10 +37,29 @@ class Term:
     src: str
 
 
+def _source(value) -> str:
+    """sympy's text of a value, in parentheses unless it is a whole number >= 0: '4', '(-1)', '(27/38)'."""
+    return str(value) if value.is_Integer and value >= 0 else f"({value})"
+
+
+def _atom(src: str) -> bool:
+    """A source text that needs no parentheses around it: a plain token, or one whole (...)."""
+    if src.replace(".", "").replace("_", "").isalnum():
+        return True
+    if not (src.startswith("(") and src.endswith(")")):
+        return False
+    depth = 0
+    for i, ch in enumerate(src):
+        depth += (ch == "(") - (ch == ")")
+        if depth == 0 and i < len(src) - 1:
+            return False
+    return True
+
+
 def num(value) -> Term:
     """An exact number as a term of a sum: '−1' / '(-1)'; 27/38 / '(27/38)'."""
     value = sympy.sympify(value)
-    return Term(pretty(value), f"({value})")
+    return Term(pretty(value), _source(value))
 
 
 def factor(value) -> Term:
@@ -48,7 +67,7 @@ def factor(value) -> Term:
     value = sympy.sympify(value)
     text = pretty(value)
     bare = value.is_Integer and value >= 0 or value.is_Symbol
-    return Term(text if bare else f"({text})", f"({value})")
+    return Term(text if bare else f"({text})", _source(value))
 
 
 def joined(terms, op: str) -> Term:
@@ -58,7 +77,7 @@ def joined(terms, op: str) -> Term:
         terms = terms[:1] + [Term(f"({t.text})", t.src) if t.text.startswith("−") else t for t in terms[1:]]
     shown = {"+": " + ", "·": "·", "−": " − ", "/": " / "}[op]
     source = {"+": " + ", "·": "*", "−": " - ", "/": "/"}[op]
-    return Term(shown.join(t.text for t in terms), source.join(f"({t.src})" for t in terms))
+    return Term(shown.join(t.text for t in terms), source.join(t.src if _atom(t.src) else f"({t.src})" for t in terms))
 
 
 def call(name: str, inner: Term, shown: str = "") -> Term:
@@ -97,7 +116,7 @@ def claim(text: str, value, cells=()) -> Line:
     """A reasoned choice whose result fills boxes: 't2: E3 (4) and E1 (2) score highest'. Its
     expression is the value itself, checked against the boxes it names."""
     if isinstance(value, tuple):
-        src = "(" + "".join(f"{v}, " for v in value) + ")"
+        src = "(" + ", ".join(str(v) for v in value) + ("," if len(value) == 1 else "") + ")"
     else:
         src = str(value)
     return Line(text, src, value, tuple(cells))
