@@ -93,23 +93,25 @@ def power(base, exponent) -> Term:
     return Term(shown, str(value) if base == "e" else f"{base}**({exponent})")
 
 
-def shown(value) -> str:
-    """A value as the working prints it: '27/38 ≈ 0.71', '4', 'e²/(1 + e²) ≈ 0.88'."""
+def shown(value, places: int = 2) -> str:
+    """A value as the working prints it: '27/38 ≈ 0.71', '4', 'e²/(1 + e²) ≈ 0.88' (`places`
+    decimals, as the sheet prints that box)."""
     if isinstance(value, tuple):
-        return ", ".join(shown(v) for v in value) if value else "none"
+        return ", ".join(shown(v, places) for v in value) if value else "none"
     value = sympy.sympify(value)
     text = pretty(value)
     if value.is_Integer:
         return text
-    return f"{text} ≈ {decimal2(value).replace('-', '−')}"
+    return f"{text} ≈ {decimal2(value, places).replace('-', '−')}"
 
 
-def line(label: str, term: Term, value, cells=(), then: Term | None = None) -> Line:
-    """'label = term [= then] = value': the value's exact text, its decimal beside a non-integer.
-    A middle that reads as the value itself is written once. The expression is `term`'s."""
-    value_text = pretty(sympy.sympify(value))
+def line(label: str, term: Term, value, cells=(), then: Term | None = None, places: int = 2) -> Line:
+    """'label = term [= then] = value': the value's exact text, its decimal beside a non-integer
+    (`places` decimals). A middle that reads as the value itself is written once. The
+    expression is `term`'s."""
+    value_text = pretty(sympy.sympify(value)).replace(" ", "")
     middle = "".join(f" = {t.text}" for t in (term, then) if t and t.text.replace(" ", "") != value_text)
-    return Line(f"{label}{middle} = {shown(value)}", term.src, value, tuple(cells))
+    return Line(f"{label}{middle} = {shown(value, places)}", term.src, value, tuple(cells))
 
 
 def claim(text: str, value, cells=()) -> Line:
