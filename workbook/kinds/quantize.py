@@ -18,6 +18,7 @@ from sympy import Rational
 
 from workbook.errors import GenerationError, SpecError
 from workbook.formatting import decimal2, tenths
+from workbook.kinds.quantize_working import working  # noqa: F401
 from workbook.layout import Board, Cell, Grid, answer_free, labels
 from workbook.problem import Matrix, Step, as_matrix
 from workbook.spec import Param
