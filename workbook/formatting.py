@@ -36,6 +36,8 @@ _SUP = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 def pretty(value) -> str:
     """For the page: '27/37', '-3', 'e²/(1 + e²)', 'ln(34)²/4' (exp(n) -> eⁿ, E -> e, '**n' -> ⁿ,
     '*' -> '·')."""
+    if isinstance(value, sympy.Rational):  # the common case, without sympy's printer: '−3', '27/37'
+        return (f"{value.p}" if value.q == 1 else f"{value.p}/{value.q}").replace("-", "−")
     text = str(value)
     text = _EXP.sub(lambda m: "e" + m.group(1).translate(_SUP), text)
     text = re.sub(r"\*\*(\d+)", lambda m: m.group(1).translate(_SUP), text)

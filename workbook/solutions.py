@@ -24,6 +24,13 @@ PRECISION = 40  # digits to which a base-e line must agree with its box
 READ = standard_transformations + (rationalize,)  # as sympify(text, rational=True) reads it: 0.8 -> 4/5
 
 
+@lru_cache(maxsize=1 << 16)
+def _parsed(expression: str):
+    """An expression as sympy reads it; the same text recurs from variant to variant (a row
+    sum of 27 + 9 + 1 + 3): read once, its value kept (sympy values never change)."""
+    return parse_expr(expression, global_dict=_names(), transformations=READ)
+
+
 @lru_cache(maxsize=1)
 def _names() -> dict:
     """sympy's names, gathered once (parse_expr would import them again for every line)."""
@@ -89,7 +96,7 @@ def _check(sol: Solution, step: str, ln, boxes: dict) -> None:
             raise CheckError(f"{where} names boxes but gives no expression")
         return
     try:
-        parsed = parse_expr(ln.expression, global_dict=_names(), transformations=READ)
+        parsed = _parsed(ln.expression)
     except (sympy.SympifyError, SyntaxError, TypeError, NameError) as err:
         raise CheckError(f"{where} has an expression sympy cannot read: {err}") from None
     values = ln.value if isinstance(ln.value, tuple) else (ln.value,)

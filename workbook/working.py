@@ -37,9 +37,16 @@ class Term:
     src: str
 
 
+def _text(value) -> str:
+    """str(value), without sympy's printer for a rational: '-1', '27/38'."""
+    if isinstance(value, sympy.Rational):
+        return f"{value.p}" if value.q == 1 else f"{value.p}/{value.q}"
+    return str(value)
+
+
 def _source(value) -> str:
     """sympy's text of a value, in parentheses unless it is a whole number >= 0: '4', '(-1)', '(27/38)'."""
-    return str(value) if value.is_Integer and value >= 0 else f"({value})"
+    return _text(value) if value.is_Integer and value >= 0 else f"({_text(value)})"
 
 
 def _atom(src: str) -> bool:
@@ -118,9 +125,9 @@ def claim(text: str, value, cells=()) -> Line:
     """A reasoned choice whose result fills boxes: 't2: E3 (4) and E1 (2) score highest'. Its
     expression is the value itself, checked against the boxes it names."""
     if isinstance(value, tuple):
-        src = "(" + ", ".join(str(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+        src = "(" + ", ".join(_text(sympy.sympify(v)) for v in value) + ("," if len(value) == 1 else "") + ")"
     else:
-        src = str(value)
+        src = _text(sympy.sympify(value))
     return Line(text, src, value, tuple(cells))
 
 
