@@ -14,7 +14,8 @@ def _first_preset(kind: str) -> str:
 
 @pytest.mark.parametrize("kind", list(BUILTIN))
 def test_every_builtin_kind_passes_the_stress_test(kind):
-    report = stresstest(_first_preset(kind), seeds=max(len(SEEDS), 1), pairs=1, sheets=10)
+    # the worked solutions of these presets are checked over the same seeds by test_worked.py
+    report = stresstest(_first_preset(kind), seeds=max(len(SEEDS), 1), pairs=1, sheets=10, working=False)
     assert report.ok, "\n".join(report.lines())
     assert report.seeds == max(len(SEEDS), 1) and report.pairs == 1
 

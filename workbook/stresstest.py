@@ -6,7 +6,8 @@ For every seed: the variant generates and solves (solve() itself compares every 
 the kind's independent float computation); the kind's own promises hold (its optional
 `contract(sol)`, which lists the hand-friendliness promises a variant breaks); the JSON contract
 holds (schema, every `exact` parses with sympy and equals its `decimal`, the code decodes back to
-the same variant); the same seed gives the same JSON again (determinism). For the first `sheets` seeds the sheet
+the same variant; every worked line agrees with the key: solutions.worked); the same seed gives the
+same JSON again (determinism). For the first `sheets` seeds the sheet
 builds, has blanks and its worksheet shows no answer; for the first `pairs` seeds, the worksheet and
 key are laid out as PDF and must have the same number of pages. Failures are reported by seed.
 Leaves out: speed (benchmarks/) and anything about a particular kind.
@@ -16,6 +17,7 @@ import argparse
 import json
 import sys
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 SCHEMA_KEYS = ("schema", "code", "exercise", "seed", "params", "conventions", "inputs", "steps")
 
@@ -53,21 +55,23 @@ def _target(name: str):
     raise SpecError(f"no preset or exercise kind named {name!r}")
 
 
-def stresstest(name: str, seeds: int = 200, pairs: int = 1, first_seed: int = 0, sheets: int = 20) -> Report:
+def stresstest(name: str, seeds: int = 200, pairs: int = 1, first_seed: int = 0, sheets: int = 20,
+               working: bool = True) -> Report:
     """Run the contract over `seeds` seeds of a preset or a kind (its defaults); the sheet's HTML
-    for the first `sheets` seeds, the PDF pair for the first `pairs`."""
+    for the first `sheets` seeds, the PDF pair for the first `pairs`; each variant's worked
+    solution checked against its key unless `working` is False."""
     exercise, params = _target(name)
     report = Report(name)
     for seed in range(first_seed, first_seed + seeds):
         report.seeds += 1
-        whys = _one(exercise, params, seed, seed < first_seed + pairs, seed < first_seed + max(sheets, pairs))
+        whys = _one(exercise, params, seed, seed < first_seed + pairs, seed < first_seed + max(sheets, pairs), working)
         report.pairs += seed < first_seed + pairs
         if whys:
             report.failures[seed] = whys
     return report
 
 
-def _one(exercise: str, params: dict, seed: int, lay_out: bool, sheet: bool) -> list[str]:
+def _one(exercise: str, params: dict, seed: int, lay_out: bool, sheet: bool, working: bool = True) -> list[str]:
     from workbook.kinds import part
     from workbook.render_json import render_json
     from workbook.solve import solve
@@ -86,7 +90,7 @@ def _one(exercise: str, params: dict, seed: int, lay_out: bool, sheet: bool) -> 
         except Exception as err:
             whys.append(f"contract() fails: {type(err).__name__}: {err}")
     try:
-        text = render_json(sol)  # its worked lines checked against the key (solutions.worked) on the way
+        text = render_json(sol, working=working)  # its worked lines checked against the key (solutions.worked) on the way
     except Exception as err:
         whys.append(f"its worked solution fails: {type(err).__name__}: {' '.join(str(err).split())[:200]}")
         text = render_json(sol, working=False)
@@ -102,8 +106,6 @@ def _one(exercise: str, params: dict, seed: int, lay_out: bool, sheet: bool) -> 
 
 
 def _json_contract(text: str, sol) -> list[str]:
-    import sympy
-
     from workbook.code import decode
     from workbook.solve import leaves
 
@@ -120,11 +122,20 @@ def _json_contract(text: str, sol) -> list[str]:
             whys.append(f"step {step['id']}: exact and decimal differ in shape")
             continue
         for e, d in zip(exact, decimal):
-            value = float(sympy.sympify(e))
+            value = _as_float(e)
             if abs(value - d) > 1e-9 * max(1.0, abs(d)):
                 whys.append(f"step {step['id']}: exact {e} is not its decimal {d}")
                 break
     return whys
+
+
+@lru_cache(maxsize=1 << 16)
+def _as_float(text: str) -> float:
+    """An exact value's JSON text as sympy reads it, as a float; the same texts ('0', '27/115')
+    recur in every variant: each read once."""
+    import sympy
+
+    return float(sympy.sympify(text))
 
 
 def _sheet(sol, lay_out: bool) -> list[str]:
