@@ -246,7 +246,7 @@ def _jitter(sol) -> list[Working]:
         scores.append(line(f"S′[t{t + 1},E1]", joined(terms, "+"), js[t][0], [f"jitter_scores[{t + 1}][1]"]))
     picks = [claim(f"t{t + 1}: the largest S′ is E{int(choice[t])} ({tenths(js[t][int(choice[t]) - 1])})",
                    choice[t], [f"jitter_choice[{t + 1}][1]"]) for t in range(len(X))]
-    moves = [claim(f"t{t + 1} moves from E{first[t]} to E{int(choice[t])}", changed[t], [f"changed[{t + 1}][1]"])
+    moves = [claim(f"t{t + 1} moves from E{first[t]} to E{int(choice[t])}: 1", changed[t], [f"changed[{t + 1}][1]"])
              for t in range(len(X)) if changed[t]]
     moves.append(reason("Every other token keeps its expert: 0."))
     return [Working("jitter_scores", "Jitter multiplies each input by a random factor near 1 (Switch: 0.8 to 1.2, "
