@@ -1,0 +1,138 @@
+"""The files a class set hands on (issue 15): Moodle questions, manifest.csv and students' file names."""
+
+import csv
+import io
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from workbook.check import grade, groups
+from workbook.exam import Assignment, _csv, _slug, build_exam, plan_exam
+from workbook.layout import cells
+from workbook.presets import preset
+from workbook.render_moodle import MAX_NAME, category, question_name, render_moodle
+from workbook.roster import Student
+from workbook.sheet import build_sheet
+from workbook.solve import solve
+from workbook.values import expected
+
+_FIELD = re.compile(r"\{\d*:(\w+):")
+
+
+def questions(xml: str) -> list:
+    return [q for q in ET.fromstring(xml).findall("question") if q.get("type") == "cloze"]
+
+
+# Moodle: boxes that stay empty ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def none_dropped():
+    """token-choice-capacity's default seed drops no choice: its key prints 'none' in the first
+    dropped box and leaves the rest empty."""
+    sol = solve(preset("token-choice-capacity").spec())
+    sheet = build_sheet(sol)
+    assert any(c.answer == "none" for c in cells(sheet.sections))
+    return sol, sheet
+
+
+def test_a_box_that_stays_empty_is_no_field_but_a_grey_cell(none_dropped):
+    sol, sheet = none_dropped
+    plan = (Assignment(Student(1, "Ada"), "", (("token-choice-capacity", sol),)),)
+    text = questions(render_moodle("Quiz", plan))[0].find("questiontext/text").text
+    assert set(_FIELD.findall(text)) == {"NUMERICAL"}  # no SHORTANSWER field where '-' had to be typed
+    grey = '<td style="background-color: #e6e6e6">'
+    empties = [c for c in cells(sheet.sections) if c.blank and expected(c) is None]
+    assert text.count(grey) == len(empties) > 1
+    assert text.count(grey + "<i>none</i></td>") == 1  # the key's word, as given text where it prints it
+    assert "Grey boxes stay empty" in text and "Type -" not in text
+
+
+def test_the_fields_are_the_boxes_check_marks(none_dropped):
+    """Moodle grades the same boxes as `check` does for an answer file holding the key's numbers,
+    the boxes that stay empty left empty (they are not counted)."""
+    sol, sheet = none_dropped
+    plan = (Assignment(Student(1, "Ada"), "", (("token-choice-capacity", sol),)),)
+    text = questions(render_moodle("Quiz", plan))[0].find("questiontext/text").text
+    answers = {"code": sol.code}
+    for g in groups(sheet):
+        answers[g.key] = [[str(expected(c)) if expected(c) is not None else "" for c in row] for row in g.rows]
+    report = grade(sol, sheet, answers)
+    assert report.all_right and len(report.cells) == len(_FIELD.findall(text))
+
+
+def test_a_sheet_with_no_empty_box_says_nothing_of_grey_boxes():
+    plan = plan_exam([preset("load-balance-switch")], 1, variants=1)
+    sheet = build_sheet(plan[0].solutions[0][1])
+    assert all(expected(c) is not None for c in cells(sheet.sections) if c.blank)
+    assert "Grey boxes" not in questions(render_moodle("Quiz", plan))[0].find("questiontext/text").text
+
+
+# Moodle: one question per form ------------------------------------------------------------------
+
+def test_forms_give_one_question_per_form_and_preset_whoever_sits_them():
+    students = tuple(Student(i + 1, f"Student {i + 1}") for i in range(7))
+    plan = plan_exam([preset("token-choice-5x6"), preset("switch-8x4")], 5, students, forms=3)
+    found = questions(render_moodle("Midterm", plan))
+    names = [q.find("name/text").text for q in found]
+    assert len(found) == 6 and not any("Student" in n for n in names)
+    assert [n.split(" · ")[1:3] for n in names] == [[f"form {f}", p] for f in "ABC"
+                                                  for p in ("token-choice-5x6", "switch-8x4")]
+    ids = [q.find("idnumber").text for q in found]
+    assert len(set(ids)) == 6 and all(i.endswith(("-A", "-B", "-C")) for i in ids)
+    alone = plan_exam([preset("token-choice-5x6")], 5, forms=3)  # --forms 3 without a roster
+    assert len(questions(render_moodle("Midterm", alone))) == 3
+
+
+def test_variants_still_give_a_question_per_sheet():
+    plan = plan_exam([preset("token-choice-5x6")], 2, variants=4)
+    assert [q.find("idnumber").text.rsplit("-", 1)[1] for q in questions(render_moodle("M", plan))] == list("1234")
+
+
+# Moodle: the category is one level ---------------------------------------------------------------
+
+def moodle_split(path: str) -> list[str]:
+    """How Moodle's importer reads a category path: split at a '/' with no '/' beside it, each
+    name trimmed and its '//' read as '/' (question/format.php, split_category_path)."""
+    return [part.strip().replace("//", "/") for part in re.split(r"(?<!/)/(?!/)", path)]
+
+
+@pytest.mark.parametrize("name", ["Midterm", "Mid/term", "/Midterm", "Midterm/", "a///b", "/", "//x//",
+                                  "Midterm & <friends>", "2025/26 MoE / week 3"])
+def test_a_slash_in_the_exam_name_stays_inside_one_category(name):
+    assert moodle_split(category(name)) == ["$course$", "top", name.strip()]
+
+
+def test_the_category_reaches_the_file_escaped_for_xml():
+    plan = plan_exam([preset("token-choice-5x6")], 2, variants=1)
+    root = ET.fromstring(render_moodle("a/b & <c>", plan))
+    assert root.find("question/category/text").text == "$course$/top/a//b & <c>"
+
+
+# Moodle: names fit -------------------------------------------------------------------------------
+
+def test_a_short_name_is_left_whole():
+    assert question_name("Midterm", "Ada", "token-choice-5x6", "10JP-83J") == \
+        "Midterm · Ada · token-choice-5x6 · 10JP-83J"
+
+
+@pytest.mark.parametrize("exam, who, preset_name", [
+    ("E" * 100, "N" * 200, "token-choice-5x6"),
+    ("Midterm", "李" * 200, "token-choice-5x6"),
+    ("E" * 100, "Ada", "p" * 300),
+    ("E" * 100, "N" * 200, "p" * 300),
+])
+def test_a_long_name_is_cut_to_moodle_s_limit_and_keeps_its_code(exam, who, preset_name):
+    name = question_name(exam, who, preset_name, "10JP-83J")
+    assert len(name) <= MAX_NAME and name.endswith(" · 10JP-83J")
+    parts = name.split(" · ")
+    assert len(parts) == 4
+    for part, whole in zip(parts, (exam, who, preset_name)):
+        assert part == whole or (part.endswith("…") and whole.startswith(part[:-1]) and len(part) >= 20)
+
+
+def test_a_long_student_name_and_exam_name_fit_in_the_file():
+    plan = plan_exam([preset("token-choice-5x6")], 2, (Student(1, "Ζωή " + "Ü" * 196),))
+    found = questions(render_moodle("Final exam " * 9, plan))
+    text = found[0].find("name/text").text
+    assert len(text) <= MAX_NAME and text.endswith(plan[0].solutions[0][1].code)
