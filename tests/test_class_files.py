@@ -136,3 +136,25 @@ def test_a_long_student_name_and_exam_name_fit_in_the_file():
     found = questions(render_moodle("Final exam " * 9, plan))
     text = found[0].find("name/text").text
     assert len(text) <= MAX_NAME and text.endswith(plan[0].solutions[0][1].code)
+
+
+# manifest.csv ------------------------------------------------------------------------------------
+
+def read_csv(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8"))))
+
+
+def test_empty_cells_stay_empty_and_formulas_stay_text():
+    rows = [{"name": "", "id": None, "a": "=1+2", "b": "+1", "c": "-1", "d": "@SUM(A1)", "e": "\tx",
+             "g": "Ada", "h": 3, "i": "1-4", "j": " =x"}]
+    assert read_csv(_csv(rows))[1] == ["", "", "'=1+2", "'+1", "'-1", "'@SUM(A1)", "'\tx", "Ada", "3", "1-4", " =x"]
+    assert _csv([{"a": "", "b": "\rx"}]) == b"a,b\n,'\rx\n"  # no lone ' for an empty cell; CR guarded
+
+
+def test_a_byte_order_mark_only_when_asked():
+    plan = plan_exam([preset("token-choice-5x6")], 1, (Student(1, "Zoë"), Student(2, "李雷")))
+    plain = dict(build_exam(plan, pdf=False))["manifest.csv"]
+    marked = dict(build_exam(plan, pdf=False, options={"csv_bom": True}))["manifest.csv"]
+    assert not plain.startswith(b"\xef\xbb\xbf") and marked == b"\xef\xbb\xbf" + plain
+    rows = list(csv.DictReader(io.StringIO(plain.decode("utf-8"))))
+    assert [r["name"] for r in rows] == ["Zoë", "李雷"] and all(r["id"] == "" == r["form"] for r in rows)

@@ -145,9 +145,13 @@ def test_a_bookmark_per_student_opens_their_first_page_and_their_own_files_are_t
 
 def test_manifest_csv_matches_json(class_set):
     _, files = class_set
-    lines = files["manifest.csv"].decode("utf-8-sig").splitlines()
+    assert not files["manifest.csv"].startswith(b"\xef\xbb\xbf")  # a byte-order mark only when asked
+    lines = files["manifest.csv"].decode("utf-8").splitlines()
     assert lines[0].split(",")[:5] == ["row", "name", "id", "form", "codes"]
     assert len(lines) == 1 + len(NAMES)
+    files_ = [row["worksheet_file"] for row in json.loads(files["manifest.json"])]
+    assert files_ == ["students/01-ada-lovelace-worksheet.pdf", "students/02-b-bold-b-co-worksheet.pdf",
+                      "students/03-zoe-nunez-worksheet.pdf"]
 
 
 def test_names_are_escaped_in_the_html():
@@ -362,7 +366,7 @@ def test_an_exam_folder_that_is_a_file_is_one_line(tmp_path):
 def test_manifest_cells_never_run_as_formulas(tmp_path):
     plan = plan_exam([preset("token-choice-5x6")], 1, (Student(1, "=HYPERLINK(\"x\")"),))
     files = dict(build_exam(plan, pdf=False))
-    assert "'=HYPERLINK" in files["manifest.csv"].decode("utf-8-sig")
+    assert "'=HYPERLINK" in files["manifest.csv"].decode("utf-8")
 
 
 def test_a_broken_school_template_is_one_line(tmp_path):

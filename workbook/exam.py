@@ -185,14 +185,15 @@ def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: boo
                progress: Callable[[str], None] = lambda label: None, pdf: bool = True) -> list[tuple[str, bytes]]:
     """The exam's files as (name, bytes): worksheets.pdf, keys.pdf, manifest.csv/.json, and
     students/NN-name-worksheet.pdf ... when per_student, moodle.xml when `moodle` names the exam.
-    Without `pdf`, only the manifest (and Moodle): nothing is laid out."""
+    Without `pdf`, only the manifest (and Moodle): nothing is laid out. options: those of _sheet,
+    template_dir, solutions, and csv_bom (a byte-order mark before manifest.csv; off by default)."""
     options = options or {}
     rows = _rows(plan)
     files = _pdfs(plan, rows, paper, per_student, jobs, options, progress) if pdf else []
     if not pdf:
         for a in plan:
             progress(a.label)
-    files += [("manifest.csv", _csv(rows)), ("manifest.json", _json(rows))]
+    files += [("manifest.csv", _csv(rows, bool(options.get("csv_bom")))), ("manifest.json", _json(rows))]
     if moodle:
         from workbook.render_moodle import render_moodle
         files.append(("moodle.xml", render_moodle(moodle, plan, paper, options).encode()))
@@ -307,14 +308,25 @@ def _json(rows: list[dict]) -> bytes:
     return (json.dumps(rows, indent=1, ensure_ascii=False) + "\n").encode()
 
 
-def _csv(rows: list[dict]) -> bytes:
+_FORMULA = tuple("=+-@\t\r")  # what a spreadsheet may run as a formula at the start of a cell
+
+
+def _cell(value):
+    """A manifest cell as written: an empty one stays empty (None too); text starting with = + - @
+    tab or CR is quoted as text with a leading ' (so '=HYPERLINK(...)' never runs)."""
+    if value is None:
+        return ""
+    return "'" + value if isinstance(value, str) and value.startswith(_FORMULA) else value
+
+
+def _csv(rows: list[dict], bom: bool = False) -> bytes:
+    """The manifest as UTF-8 CSV; with `bom`, a byte-order mark first (some spreadsheet programs
+    read UTF-8 names right only with one)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
     writer.writeheader()
-    # a cell starting with = + - @ would run as a formula in a spreadsheet: quote it as text
-    writer.writerows({k: ("'" + v if isinstance(v, str) and v and v[0] in "=+-@\t\r" else v) for k, v in r.items()}
-                     for r in rows)
-    return out.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet programs read UTF-8 names
+    writer.writerows({k: _cell(v) for k, v in r.items()} for r in rows)
+    return out.getvalue().encode("utf-8-sig" if bom else "utf-8")
 
 
 def _slug(label: str) -> str:
