@@ -158,3 +158,37 @@ def test_a_byte_order_mark_only_when_asked():
     assert not plain.startswith(b"\xef\xbb\xbf") and marked == b"\xef\xbb\xbf" + plain
     rows = list(csv.DictReader(io.StringIO(plain.decode("utf-8"))))
     assert [r["name"] for r in rows] == ["Zoë", "李雷"] and all(r["id"] == "" == r["form"] for r in rows)
+
+
+# Students' file names ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, slug", [
+    ("Zoë Rüsk-Bing", "zoe-rusk-bing"),
+    ("Zoe\u0308 Ru\u0308sk", "zoe-rusk"),  # decomposed accents
+    ("Łukasz Ørsted", "lukasz-orsted"),
+    ("Straße", "strasse"),
+    ("Nguyễn Văn An", "nguyen-van-an"),
+    ("Þórunn", "thorunn"),
+    ("李雷", "li-lei"),
+    ("王小明", "wang-xiao-ming"),
+    ("김민준", "gim-min-jun"),
+    ("Ψυχή", "psychi"),
+    ("ΨΥΧΗ", "psychi"),
+    ("Дмитрий Иванов", "dmitriy-ivanov"),
+    ("محمد", "mhmd"),
+    ("سعيد", "syd"),
+    ("דוד", "dvd"),
+    ("देवनागरी", "devnagri"),
+    ("Zoë O'Brien <b>", "zoe-o-brien-b"),
+    ("McDonald", "mcdonald"),
+])
+def test_names_in_every_script_give_readable_ascii(name, slug):
+    assert _slug(name) == slug
+
+
+def test_no_letter_is_dropped_and_the_slug_keeps_its_limits():
+    assert _slug("\U0002a700") == "u2a700"  # a letter anyascii cannot spell: its code point
+    assert _slug("!!!") == _slug("") == _slug("\ue000") == "student"
+    long = _slug("Александра " * 10)
+    assert len(long) <= 40 and not long.endswith("-") and long.startswith("aleksandra-aleksandra")
+    assert _slug("Mary-Jane " + "a" * 31) == "mary-jane-" + "a" * 30

@@ -330,6 +330,24 @@ def _csv(rows: list[dict], bom: bool = False) -> bytes:
 
 
 def _slug(label: str) -> str:
-    """'Zoë O'Brien <b>' -> 'zoe-o-brien-b' (ASCII letters and digits only, at most 40 characters)."""
-    ascii_text = unicodedata.normalize("NFKD", label).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:40] or "student"
+    """A student's file name part: their name in ASCII letters and digits, words joined by '-', at
+    most 40 characters ('student' when nothing is left). Every script is transliterated with
+    anyascii, never dropped: 'Zoë Rüsk-Bing' -> 'zoe-rusk-bing', 'Łukasz' -> 'lukasz', '李雷' ->
+    'li-lei' (a syllable of a script without case starts a new word where anyascii capitalises
+    it), 'Дмитрий' -> 'dmitriy', 'محمد' -> 'mhmd'; a letter anyascii has no spelling for is kept as
+    its code point ('u2a700')."""
+    from anyascii import anyascii
+
+    out = ""
+    for char in unicodedata.normalize("NFC", label):
+        if char.isascii():
+            out += char
+            continue
+        spelled = anyascii(char)
+        if not spelled.strip() and unicodedata.category(char)[0] in "LN":
+            spelled = f"u{ord(char):x}"
+        spelled = re.sub("['`]", "", spelled)  # a hamza or an ayin ('s`yd'): a sound, not a word break
+        if spelled[:1].isupper() and char.lower() == char.upper() and out[-1:].isalnum():
+            out += "-"  # 'LiLei': each caseless syllable capitalised, a word of its own
+        out += spelled
+    return re.sub(r"[^a-z0-9]+", "-", out.lower()).strip("-")[:40].strip("-") or "student"
