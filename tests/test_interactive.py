@@ -283,3 +283,24 @@ def test_show_working_shows_the_step_s_worked_solution(page, variant):
     assert first.meaning in shown and all(ln.text in shown for ln in first.lines)
     page.locator("#step-1 .show-working").click()
     assert not page.locator("#step-1 .working").is_visible()
+
+
+def test_enter_in_a_box_checks_as_the_check_button_does(page, variant):
+    """Enter in a box marks the boxes and scores the steps just as a click on Check does; the box
+    keeps its text and focus. An Enter that confirms an input method's characters checks nothing."""
+    sol, sheet, _ = variant
+    key = {c.ref: typed(c.value) for c in blanks(sheet) if c.ref.startswith("scores")}
+    key["scores[1][1]"] = str(int(sol.step("scores").exact[0][0]) + 5)
+    fill(page, sheet, {ref: v for ref, v in key.items() if ref != "scores[1][2]"})
+    box = page.locator("input.cell").nth(next(i for i, c in enumerate(blanks(sheet)) if c.ref == "scores[1][2]"))
+    box.click()
+    box.dispatch_event("keydown", {"key": "Enter", "isComposing": True})  # an input method's Enter
+    assert page.inner_text("#overall").startswith("Fill in")
+    box.type(key["scores[1][2]"])
+    box.press("Enter")
+    by_enter = marks(page, sheet, "scores"), page.inner_text("#overall"), page.inner_text("#step-1 .score")
+    assert "wrong" in by_enter[0]["scores[1][1]"] and "right" in by_enter[0]["scores[1][2]"]
+    assert by_enter[1].startswith("Overall: ") and box.input_value() == key["scores[1][2]"]
+    assert box.evaluate("e => e === document.activeElement")
+    page.click("#check")
+    assert (marks(page, sheet, "scores"), page.inner_text("#overall"), page.inner_text("#step-1 .score")) == by_enter
