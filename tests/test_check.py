@@ -195,7 +195,8 @@ def test_answers_then_check_from_the_terminal(tmp_path):
     assert "Overall: " in good.stdout and "100%" in good.stdout
     path.write_text(_toml(answers_with(real, {"scores[1][1]": 99})))
     bad = run("check", "10JP-81P", str(path), "--show-key")
-    assert bad.exit_code == 1 and "step1 row 1, box 1: you wrote 99, the key has" in bad.stdout
+    assert bad.exit_code == 1 and "t1 · E1 of S = X W_rᵀ [step1 row 1, box 1]: you wrote 99, the key has" in bad.stdout
+    assert "why: S = X W_rᵀ, t1: none of the known mistakes gives these numbers" in bad.stdout
 
 
 def _toml(data: dict) -> str:

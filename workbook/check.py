@@ -11,19 +11,16 @@ for another variant, before anything is computed from it.
 Leaves out: the command line (cli.py), and the browser (render_interactive.py).
 """
 
-import dataclasses
 import os
 import re
 import stat
 import tomllib
 from dataclasses import dataclass
 
-from workbook.carried import carried
 from workbook.code import decode, encode, looks_like_code
+from workbook.diagnosis import Finding, diagnose, mistake_boxes
 from workbook.errors import CodeError, SpecError, quoted
-from workbook.layout import Grid, cells, step_id_of
-from workbook.mistakes import made
-from workbook.sheet import build_sheet
+from workbook.layout import Grid, step_id_of
 from workbook.values import (ABS_TOL, REL_TOL, AmbiguousValue, expected, is_right, is_whole_answer,
                              parse_value)
 
@@ -62,6 +59,28 @@ def groups(sheet) -> list[Group]:
                         rows = tuple(tuple(c for c in line if c.blank) for line in panel.cells)
                         key = f"step{section.number}" + (f"_{n}" if n > 1 else "")
                         out.append(Group(key, section.number, section.title, panel, rows))
+    return out
+
+
+def where(sheet) -> dict[str, str]:
+    """Each box in the sheet's words: {'scores[2][1]': 't2 · E1 of S = X W_rᵀ'}: its row and
+    column labels where the grid has them, its grid's name, and the board's caption (an expert)."""
+    out = {}
+    for section in sheet.sections:
+        for board in section.boards:
+            for line in board.panels:
+                for panel in line:
+                    if not isinstance(panel, Grid):
+                        continue
+                    name = panel.name + (f" ({board.caption})" if board.caption else "")
+                    for i, row in enumerate(panel.cells):
+                        for j, c in enumerate(row):
+                            if c.blank and c.ref and c.ref not in out:
+                                label = [panel.row_labels[i] if i < len(panel.row_labels) and panel.row_labels[i]
+                                         else f"row {i + 1}",
+                                         panel.col_labels[j] if j < len(panel.col_labels) and panel.col_labels[j]
+                                         else f"box {j + 1}"]
+                                out[c.ref] = f"{' · '.join(label)} of {name}"
     return out
 
 
@@ -203,7 +222,8 @@ class StepResult:
     title: str
     right: int
     total: int
-    reasons: tuple[str, ...]
+    reasons: tuple[str, ...]          # each finding in the step-id form ('powers: follows from your step 1 ...')
+    findings: tuple[Finding, ...] = ()  # why, row by row, in the sheet's words (diagnosis.py)
 
 
 @dataclass(frozen=True)
@@ -239,13 +259,13 @@ def grade(sol, sheet, answers: dict, abs_tol=ABS_TOL, rel_tol=REL_TOL) -> Report
                 results.append(CellResult(g.key, i + 1, j + 1, cell.ref, given, want,
                                           is_right(given, want, abs_tol, rel_tol, is_whole_answer(cell))))
     learner = {c.ref: c.given for c in results}
-    mistakes = []  # made(sol): the same for every step, worked out once, when a step first needs it
+    findings = diagnose(sol, sheet, learner, [c.ref for c in results if not c.right], abs_tol, rel_tol)
     steps = []
     for number, title in dict.fromkeys((g.number, g.title) for g in groups(sheet)):
         mine = [c for c in results if c.key.split("_")[0] == f"step{number}"]
-        wrong_ids = list(dict.fromkeys(step_id_of(c.ref) for c in mine if not c.right))
-        reasons = tuple(r for sid in wrong_ids for r in [_reason(sol, sheet, sid, learner, abs_tol, rel_tol, mistakes)] if r)
-        steps.append(StepResult(number, title, sum(c.right for c in mine), len(mine), reasons))
+        own = tuple(f for f in findings if f.number == number)
+        steps.append(StepResult(number, title, sum(c.right for c in mine), len(mine),
+                                tuple(f.legacy() for f in own), own))
     return Report(tuple(results), tuple(steps))
 
 
@@ -272,40 +292,9 @@ def _check_shape(sheet, answers: dict) -> None:
                 raise AnswersError(f"{key} row {i} holds {quoted(bad)}; write one number or fraction per box")
 
 
-def _reason(sol, sheet, step_id, learner, abs_tol, rel_tol, mistakes: list) -> str:
-    follows = carried(sol, sheet, step_id, learner, abs_tol, rel_tol)
-    if follows:
-        return follows
-    if not mistakes:
-        mistakes.append(made(sol))
-    order = [s.id for s in sol.steps]
-    matches = [(name, changed) for name, changed in mistakes[0]
-               if step_id in changed and _written(sol, changed, step_id, learner, abs_tol, rel_tol)]
-    # two mistakes can come within tolerance of each other: the one whose earlier steps are the
-    # learner's too is the likelier (a z-loss not squared, not a log-sum-exp the learner got right)
-    for name, changed in matches:
-        if all(_written(sol, changed, s, learner, abs_tol, rel_tol)
-               for s in changed if order.index(s) < order.index(step_id)):
-            return f"{step_id}: {name}"
-    return f"{step_id}: {matches[0][0]}" if matches else ""
-
-
-def _written(sol, changed: dict, step_id: str, learner: dict, abs_tol, rel_tol) -> bool:
-    """The learner's boxes of `step_id` hold what the mistake puts there (a box empty on both
-    sides is not in `learner`, and counts as the same)."""
-    wrong = mistaken_cells(sol, changed, step_id)
-    mine = {ref: v for ref, v in learner.items() if step_id_of(ref) == step_id}
-    return wrong is not None and all(is_right(mine.get(r), wrong.get(r), abs_tol, rel_tol)
-                                     for r in wrong.keys() | mine.keys())
-
-
 def mistaken_cells(sol, changed: dict, step_id: str):
     """The values a learner making the mistake writes in the cells of `step_id`, by cell ref."""
-    steps = tuple(dataclasses.replace(s, exact=changed[s.id]) if s.id in changed else s for s in sol.steps)
-    try:
-        sheet = build_sheet(dataclasses.replace(sol, steps=steps))
-    except (IndexError, KeyError, ValueError, TypeError):
-        return None
-    return {c.ref: expected(c) for c in cells(sheet.sections) if c.blank and step_id_of(c.ref) == step_id}
+    boxes = mistake_boxes(sol, changed)
+    return None if boxes is None else {ref: v for ref, v in boxes.items() if step_id_of(ref) == step_id}
 
 

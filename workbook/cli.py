@@ -461,12 +461,13 @@ def answers(code, out, force):
 @click.option("--abs-tol", type=FiniteRange(0, 1), default=0.01, show_default=True, help="Absolute tolerance for decimals.")
 @click.option("--rel-tol", type=FiniteRange(0, 1), default=0.01, show_default=True, help="Relative tolerance for decimals.")
 @click.option("--show-key", is_flag=True, help="Also print the key's value beside each wrong cell.")
-def check(code, answer_file, abs_tol, rel_tol, show_key):
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (see the README) instead of text.")
+def check(code, answer_file, abs_tol, rel_tol, show_key, as_json):
     """Grade a filled-in answer file: every cell right or wrong, a score per step, and why.
 
     Exit status 0 only when every cell is right. Example: moe-workbook check 10JP-81P my-answers.toml
     """
-    from workbook.check import grade, read_answer_file, read_answers
+    from workbook.check import grade, read_answer_file, read_answers, where
     from workbook.how import how
 
     spec = _library(decode, code)
@@ -474,18 +475,23 @@ def check(code, answer_file, abs_tol, rel_tol, show_key):
     sol = _library(solve, spec)
     sheet = build_sheet(sol)
     report = _library(grade, sol, sheet, _library(read_answers, text, sol.code), abs_tol, rel_tol)
+    if as_json:
+        from workbook.check_report import report_json
+        click.echo(report_json(sol, sheet, report), nl=False)
+        sys.exit(0 if report.all_right else 1)
+    words = where(sheet)
     for step in report.steps:
         mark = "ok" if step.right == step.total else "  "
         click.echo(f"{mark} Step {step.number} · {step.title}: {step.right}/{step.total} right")
-        for reason in step.reasons:
-            click.echo(f"     why: {reason}")
+        for finding in step.findings:
+            click.echo(f"     why: {finding.text()}")
         mine = [c for c in report.cells if c.key.split("_")[0] == f"step{step.number}" and not c.right]
         empty = [c for c in mine if c.given is None]
         for c in mine:
             if c.given is not None or show_key:
                 given = "nothing" if c.given is None else _shown(c.given)
                 key = f", the key has {_shown(c.want)}" if show_key else ""
-                click.echo(f"     {c.key} row {c.row}, box {c.col}: you wrote {given}{key}")
+                click.echo(f"     {words.get(c.ref, c.ref)} [{c.key} row {c.row}, box {c.col}]: you wrote {given}{key}")
         if empty and not show_key:
             click.echo(f"     {len(empty)} box{'es' if len(empty) > 1 else ''} left empty")
         if mine and any(c.given is not None for c in mine):  # how the first wrong box is worked

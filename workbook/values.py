@@ -1,6 +1,7 @@
 """What a learner wrote, and when it counts as right: parsing a typed value and the tolerance rule.
 
-An exact fraction equal to the key is right; so is a number within `abs_tol` or `rel_tol` of it
+A fraction equal to the key is right, and a fraction is an exact claim: one that is not equal is
+wrong, however close. A decimal (or whole number) within `abs_tol` or `rel_tol` of the key is right
 (0.01 and 1% by default), except where the key is a whole number (a count, an index, an integer
 product): that must be exact. A box holding more than anyone writes by hand (over 64 characters,
 an exponent beyond ±30, a magnitude over 10^30, a fraction with a part over 10^30, NaN or
@@ -25,6 +26,11 @@ _EXPONENT = re.compile(r"[eE]([-+]?\d[\d_]*)\Z")
 # a comma that may be a thousands separator: after 1 to 3 digits (not a lone 0), before exactly 3
 _THOUSANDS = re.compile(r"(?<![\d.])[1-9]\d{0,2},\d{3}(?!\d)")
 _COMMA_NUMBER = re.compile(r"[-+]?[0-9,]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")  # a number, if its commas are read
+
+
+class Exact(Fraction):
+    """A value written as a fraction ('3/115'): an exact claim, right only when it equals the key
+    (a decimal, '0.03', is judged with the tolerance). Arithmetic on it gives plain Fractions."""
 
 
 class AmbiguousValue(SpecError):
@@ -62,7 +68,7 @@ def parse_value(value):
     if abs(number) > MAX_MAGNITUDE or ("/" in text and any(abs(int(part)) > MAX_MAGNITUDE
                                                            for part in text.split("/"))):
         return text
-    return number
+    return Exact(number) if "/" in text else number
 
 
 def _whole_marker(value: int) -> str:
@@ -101,14 +107,18 @@ def expected(cell):
 
 def is_right(given, want, abs_tol=ABS_TOL, rel_tol=REL_TOL, whole: bool = False) -> bool:
     """Right when equal to the key, or (unless `whole`: a count or index, which must be exact)
-    within abs_tol or rel_tol of it. Anything that is not a finite number is wrong. A box that
-    stays empty is right left empty or holding the key's word for it, 'none'."""
+    within abs_tol or rel_tol of it. A fraction the learner wrote (Exact) is an exact claim: right
+    only when it equals an exact key ('3/115' for 3/121 is wrong, however close). Anything that is
+    not a finite number is wrong. A box that stays empty is right left empty or holding the key's
+    word for it, 'none'."""
     if want is None:
         return given is None or (isinstance(given, str) and given.strip().lower() == "none")
     if given is None or isinstance(given, str):
         return False
     if isinstance(given, Fraction) and isinstance(want, Fraction) and given == want:
         return True
+    if isinstance(given, Exact) and isinstance(want, Fraction):
+        return False
     try:
         g, w = float(given), float(want)
     except (OverflowError, ValueError):

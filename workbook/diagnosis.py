@@ -1,0 +1,304 @@
+"""Why boxes are wrong, row by row: a carried error, a named mistake, or a named mistake made on
+the learner's own earlier numbers; several mistakes on one sheet are each named on their rows.
+
+A row is a token's (or an expert's) line of a grid: the boxes whose refs differ only in the last
+index ('probs[5][1]' ... 'probs[5][4]'). Each wrong row is explained by the most specific cause
+whose numbers it holds, tried in this order:
+1. carried: the row is right given the learner's own earlier numbers (the kind's `carried` part),
+   where one of those earlier steps is wrong: "follows from your Step 1";
+2. a named mistake (the kind's MISTAKES) made on the key's numbers;
+3. a named mistake made on the learner's own numbers (the mistake plus an error carried into it:
+   weights not renormalised, from probabilities of the learner's that were already wrong).
+The search is bounded: one candidate per mistake in the catalogue and one carried, per row. A
+row none of them explains is a slip of the learner's own, said so. Findings with the
+same cause in one step are merged, naming their rows in the sheet's words (the grid's row
+labels: t5, E2; an expert's row: 'E1 row 2').
+Leaves out: marking boxes right or wrong (check.py), the mistakes themselves (kinds/, mistakes.py).
+"""
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy
+
+from workbook.kinds import part
+from workbook.layout import Grid, cells, step_id_of
+from workbook.mistakes import made
+from workbook.sheet import build_sheet
+from workbook.values import ABS_TOL, REL_TOL, expected, is_right
+
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One cause, on some rows of one step. `cause` is the mistake's name, '' for a carried error
+    (then `source` is the sheet step it follows from); `own` when the mistake was made on the
+    learner's own earlier numbers."""
+
+    step: str                 # the step id: 'probs'
+    number: int               # the sheet's step number
+    title: str                # the sheet's step title
+    rows: tuple[str, ...]     # the rows in the sheet's words: 't2', 'E1 row 2'
+    keys: tuple[str, ...]     # the rows as refs: 'probs[2]'
+    cause: str = ""           # the mistake's name; '' for a carried error or a slip
+    source: int = 0           # a carried error: the sheet step it follows from
+    own: bool = False         # the mistake made on the learner's own earlier numbers
+    symbol: str = ""          # the grid's name on the sheet: 'Σ'
+    source_symbol: str = ""   # a carried error: the grid it follows from
+    slip: bool = False        # no known mistake and no carried error gives these numbers
+
+    @property
+    def carried(self) -> bool:
+        return bool(self.source)
+
+    def text(self) -> str:
+        """'Σ, t2 and t5: follows from your 3^(s − row min) (Step 2): a carried error, not a new
+        one' in the sheet's words."""
+        rows = self.rows[0] if len(self.rows) == 1 else ", ".join(self.rows[:-1]) + " and " + self.rows[-1]
+        where = f"{self.symbol}, {rows}" if self.symbol else rows
+        if self.carried:
+            theirs = f"your {self.source_symbol} (Step {self.source})" if self.source_symbol else f"your Step {self.source}"
+            return f"{where}: follows from {theirs}: a carried error, not a new one"
+        if self.slip:
+            return f"{where}: none of the known mistakes gives these numbers: work {'it' if len(self.rows) == 1 else 'them'} again"
+        return f"{where}: {self.cause}" + (" (on your own earlier numbers)" if self.own else "")
+
+    def legacy(self) -> str:
+        """The step-id form: 'powers: follows from your step 1 (a carried error, not a new one)'."""
+        if self.carried:
+            return f"{self.step}: follows from your step {self.source} (a carried error, not a new one)"
+        if self.slip:
+            return f"{self.step}: a slip (no known mistake)"
+        return f"{self.step}: {self.cause}"
+
+
+def row_of(ref: str) -> str:
+    """'probs[5][2]' -> 'probs[5]'; 'ffn_hidden[1][2][3]' -> 'ffn_hidden[1][2]'."""
+    return ref[:ref.rindex("[")] if "[" in ref else ref
+
+
+def diagnose(sol, sheet, learner: dict, wrong: list[str], abs_tol=ABS_TOL, rel_tol=REL_TOL) -> list[Finding]:
+    """Every finding for the wrong boxes `wrong` (refs), in sheet order. `learner`: {ref: value}
+    of every box the learner filled or the key leaves empty."""
+    context = _Context(sol, sheet, learner, abs_tol, rel_tol)
+    found: dict[tuple, Finding] = {}
+    wrong_rows = list(dict.fromkeys(row_of(ref) for ref in wrong))
+    for key in wrong_rows:
+        step = step_id_of(key)
+        finding = context.explain(step, key, wrong_rows)
+        merged = (finding.step, finding.cause, finding.source, finding.own, finding.slip)
+        if merged in found:
+            old = found[merged]
+            finding = dataclasses.replace(old, rows=old.rows + finding.rows, keys=old.keys + finding.keys)
+        found[merged] = finding
+    return list(found.values())
+
+
+class _Context:
+    """What the explanations share, each worked out once: the sheet's rows and labels, the
+    mistakes on the key's numbers and on the learner's, and their boxes."""
+
+    def __init__(self, sol, sheet, learner, abs_tol, rel_tol):
+        self.sol, self.sheet, self.learner = sol, sheet, learner
+        self.tol = (abs_tol, rel_tol)
+        self.order = [s.id for s in sol.steps]
+        self.boxes = {}      # row key -> [refs of the row's boxes]
+        self.label = {}      # row key -> the row in the sheet's words
+        self.section = {}    # step id -> (number, title)
+        self.symbol = {}     # step id -> the name of its (first) grid
+        self.keyed = {}      # ref -> the key's value
+        for sec in sheet.sections:
+            for board in sec.boards:
+                for line in board.panels:
+                    for panel in line:
+                        if isinstance(panel, Grid):
+                            self._grid(sec, panel)
+        self._mistakes = {}  # 'key' / 'own' -> [(name, changed, {ref: value} or None)]
+        self._carry = {}     # step id -> the kind's carried() for it
+
+    def _grid(self, sec, grid: Grid) -> None:
+        for i, line in enumerate(grid.cells):
+            for c in line:
+                if not (c.blank and c.ref):
+                    continue
+                key = row_of(c.ref)
+                self.boxes.setdefault(key, []).append(c.ref)
+                self.keyed[c.ref] = expected(c)
+                self.section.setdefault(step_id_of(c.ref), (sec.number, sec.title))
+                self.symbol.setdefault(step_id_of(c.ref), grid.name)
+                if key not in self.label:
+                    self.label[key] = self._words(grid, i, key)
+
+    @staticmethod
+    def _words(grid: Grid, i: int, key: str) -> str:
+        """A row in the sheet's words: its label ('t5'), else the expert and row ('E1 row 2')."""
+        if i < len(grid.row_labels) and grid.row_labels[i]:
+            return grid.row_labels[i]
+        index = [int(n) for n in _INDEX.findall(key)]
+        if len(index) >= 2:
+            return f"E{index[0]} row {index[-1]}"
+        return f"row {index[-1]}" if index else key
+
+    def right(self, ref: str, value) -> bool:
+        return is_right(self.learner.get(ref), value, *self.tol)
+
+    def holds(self, key: str, values: dict | None) -> bool:
+        """The learner's row `key` holds exactly what `values` puts there (a box `values` leaves
+        out is compared with an empty box)."""
+        if not values:
+            return False
+        return all(self.right(ref, values.get(ref)) for ref in self.boxes.get(key, ()))
+
+    def explain(self, step: str, key: str, wrong_rows: list[str]) -> Finding:
+        number, title = self.section.get(step, (0, step))
+        base = dict(step=step, number=number, title=title, rows=(self.label.get(key, key),), keys=(key,),
+                    symbol=self.symbol.get(step, ""))
+        source = self._carried(step, key)
+        if source:
+            return Finding(**base, source=self.section.get(source, (0, ""))[0], source_symbol=self.symbol.get(source, ""))
+        for own in (False, True):
+            matches = [(name, changed) for name, changed, values in self._made(own)
+                       if step in changed and self.holds(key, values)]
+            if matches:
+                name = self._likeliest(matches, key, own)
+                return Finding(**base, cause=name, own=own)
+        return Finding(**base, slip=True)
+
+    def _recomputed(self, step: str):
+        """The kind's `carried` for `step` (worked out once per step): (sources, {ref: value}) or None."""
+        if step not in self._carry:
+            recompute = part(self.sol.spec.kind, "carried")
+            try:
+                self._carry[step] = recompute(self.sol, step, self.learner) if recompute else None
+            except (ArithmeticError, ValueError, TypeError, IndexError, KeyError):
+                self._carry[step] = None
+        return self._carry[step]
+
+    def _carried(self, step: str, key: str) -> str:
+        """The step id the row's error is carried from ('': it is not carried)."""
+        found = self._recomputed(step)
+        if not found or not found[1]:
+            return ""
+        sources, values = found
+        sources = (sources,) if isinstance(sources, str) else sources
+        if not all(ref in values and values[ref] is not None for ref in self.boxes.get(key, ())):
+            return ""
+        if not self.holds(key, values):
+            return ""
+        for src in sources:  # the earlier step that is wrong
+            if any(ref in self.learner and not self.right(ref, want)
+                   for ref, want in self.keyed.items() if step_id_of(ref) == src):
+                return src
+        return ""
+
+    def _likeliest(self, matches: list, key: str, own: bool) -> str:
+        """Of mistakes that fit a row, the one whose earlier steps the learner's rows also hold
+        (a z-loss not squared, not a log-sum-exp the learner got right), else the first."""
+        values = {name: v for name, _, v in self._made(own)}
+        for name, changed in matches:
+            earlier = [s for s in changed if self.order.index(s) < self.order.index(step_id_of(key))]
+            if all(self.holds(row, values[name]) for s in earlier for row in self.boxes
+                   if step_id_of(row) == s and any(self._filled(r) for r in self.boxes[row])):
+                return name
+        return matches[0][0]
+
+    def _filled(self, ref: str) -> bool:
+        return self.learner.get(ref) is not None
+
+    def _made(self, own: bool) -> list:
+        """The mistakes (name, changed steps, {ref: value} of their boxes) on the key's numbers,
+        or on the learner's own (every step replaced by what the learner wrote, where they wrote
+        a number); a mistake the learner's numbers do not fit is left out."""
+        tag = "own" if own else "key"
+        if tag not in self._mistakes:
+            sol = with_learner(self.sol, self.learner) if own else self.sol
+            out = []
+            if sol is not None:
+                try:
+                    catalogue = made(sol)
+                except (ArithmeticError, ValueError, TypeError, IndexError, KeyError):
+                    catalogue = []
+                for name, changed in catalogue:
+                    out.append((name, changed, mistake_boxes(sol, changed)))
+            self._mistakes[tag] = out
+        return self._mistakes[tag]
+
+
+def mistake_boxes(sol, changed: dict):
+    """{ref: value} a learner making the mistake writes in the boxes of the steps it changes
+    (the sheet laid out with those steps); None when the sheet cannot be laid out that way."""
+    steps = tuple(dataclasses.replace(s, exact=changed[s.id]) if s.id in changed else s for s in sol.steps)
+    try:
+        sheet = build_sheet(dataclasses.replace(sol, steps=steps))
+    except (IndexError, KeyError, ValueError, TypeError, ArithmeticError):
+        return None
+    return {c.ref: expected(c) for c in cells(sheet.sections) if c.blank and step_id_of(c.ref) in changed}
+
+
+# Beyond these, a learner's number is no hand calculation of this sheet (a typo, a hostile file):
+# a mistake is not worked on it (3 to the power of a score of 10^9 would never end).
+MAX_OWN = 10_000
+MAX_OWN_DENOMINATOR = 10 ** 6
+
+
+def _sensible(v) -> bool:
+    if isinstance(v, float):
+        return abs(v) <= MAX_OWN
+    return abs(v) <= MAX_OWN and v.denominator <= MAX_OWN_DENOMINATOR
+
+
+def with_learner(sol, learner: dict, before: str = ""):
+    """The solution with the learner's numbers in place of the key's, box by box (only boxes
+    holding a number; only steps before `before` when given); None when nothing changes, or when
+    a number is beyond any hand calculation of the sheet (MAX_OWN)."""
+    if any(isinstance(v, (Fraction, float)) and not _sensible(v) for v in learner.values()):
+        return None
+    order = [s.id for s in sol.steps]
+    limit = order.index(before) if before in order else len(order)
+    steps, changed = [], False
+    for i, s in enumerate(sol.steps):
+        mine = {ref: v for ref, v in learner.items() if step_id_of(ref) == s.id and isinstance(v, (Fraction, float))}
+        if i < limit and mine:
+            steps.append(dataclasses.replace(s, exact=placed(s.exact, mine, s.id)))
+            changed = True
+        else:
+            steps.append(s)
+    return dataclasses.replace(sol, steps=tuple(steps)) if changed else None
+
+
+def placed(exact, values: dict, step_id: str):
+    """`exact` (nested tuples) with each value of `values` ({'probs[2][3]': Fraction}) at its ref's
+    place; a one-value row takes '[t][1]'. A ref that does not fit the shape is left out."""
+    tree = _lists(exact)
+    for ref, v in values.items():
+        index = [int(i) - 1 for i in _INDEX.findall(ref[len(step_id):])]
+        number = sympy.Rational(str(v)) if isinstance(v, float) else sympy.Rational(v.numerator, v.denominator)
+        try:
+            tree = _put(tree, index, number)
+        except (IndexError, ValueError, TypeError):
+            continue
+    return _tuples(tree)
+
+
+def _put(node, index: list, value):
+    if not index:
+        return value
+    if not isinstance(node, list):
+        if any(index):
+            raise IndexError(index)
+        return value
+    if index[0] < 0:
+        raise IndexError(index)
+    node[index[0]] = _put(node[index[0]], index[1:], value)
+    return node
+
+
+def _lists(value):
+    return [_lists(v) for v in value] if isinstance(value, tuple) else value
+
+
+def _tuples(value):
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
