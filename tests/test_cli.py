@@ -558,3 +558,15 @@ def test_generate_takes_set_too(tmp_path):
     ok("generate", "shared-experts-deepseekmoe", "--set", "variant=v3", "--format", "json", "--out", str(tmp_path))
     (written,) = tmp_path.glob("*.json")
     assert json.loads(written.read_text())["params"]["variant"] == "v3"
+
+
+@pytest.mark.parametrize("command", [["key"], ["answers"], ["check", "x.toml"]])
+def test_a_preset_name_where_a_code_goes_is_said_so(command):
+    result = run(command[0], "token-choice-5x6", *command[1:])
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("Error: 'token-choice-5x6' is a preset, not a variant code")
+
+
+@pytest.mark.parametrize("command", ["generate", "key"])
+def test_help_lists_every_format(command):
+    assert "interactive" in run(command, "-h").output

@@ -274,7 +274,7 @@ def list_cmd():
 @cli.command()
 @click.argument("preset_name", metavar="PRESET")
 @_variant_options
-@click.option("--format", "fmt", default="pdf,html,json", show_default=True, help="Comma-separated: pdf, html, json.")
+@click.option("--format", "fmt", default="pdf,html,json", show_default=True, help="Comma-separated: pdf, html, json, interactive.")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True, help="Output folder.")
 @click.option("--sides", default="worksheet,key", show_default=True,
@@ -297,7 +297,7 @@ def generate(preset_name, fmt, paper, out, seed, sides, **kw):
 @click.argument("code")
 @click.option("--worksheet", is_flag=True, help="Write the worksheet instead of the key.")
 @click.option("--worked", is_flag=True, help="Write the worked solutions: the key with the working under each step.")
-@click.option("--format", "fmt", default="pdf", show_default=True, help="Comma-separated: pdf, html, json.")
+@click.option("--format", "fmt", default="pdf", show_default=True, help="Comma-separated: pdf, html, json, interactive.")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
 @click.option("--out", type=click.Path(path_type=Path), default=DEFAULT_OUT, show_default=True, help="Output folder.")
 def key(code, worksheet, worked, fmt, paper, out):
@@ -310,7 +310,7 @@ def key(code, worksheet, worked, fmt, paper, out):
     if worksheet and worked:
         raise BadInput("give --worksheet or --worked, not both")
     formats = _library(parse_formats, fmt)
-    spec = _library(decode, code)
+    spec = _decoded(code)
     side = "worksheet" if worksheet else "solutions" if worked else "key"
     _emit(spec, spec.kind, formats, (side,), paper, out)
 
@@ -442,7 +442,7 @@ def answers(code, out, force):
     """
     from workbook.check import answers_template
 
-    spec = _library(decode, code)
+    spec = _decoded(code)
     text = answers_template(build_sheet(_library(solve, spec)))
     if out is None:
         click.echo(text, nl=False)
@@ -470,7 +470,7 @@ def check(code, answer_file, abs_tol, rel_tol, show_key, as_json):
     from workbook.check import grade, read_answer_file, read_answers, where
     from workbook.how import how
 
-    spec = _library(decode, code)
+    spec = _decoded(code)
     text = _library(read_answer_file, answer_file)
     sol = _library(solve, spec)
     sheet = build_sheet(sol)
@@ -534,6 +534,14 @@ def _emit(spec, name, formats, sides, paper, out) -> None:
     rendered = _library(render, sol, build_sheet(sol, paper), formats, sides)
     base = stem(name, sol.code, paper) if paper == "letter" else stem(name, sol.code, "a4")
     _write(out, [(base + r.suffix, r.data) for r in rendered])
+
+
+def _decoded(code: str):
+    """The variant a code names; a preset's name where a code goes is said so, in one line."""
+    if code.strip().lower() in {p.name for p in presets()}:
+        raise BadInput(f"{quoted(code.strip())} is a preset, not a variant code: give the code printed on a sheet "
+                       f"(like 10JP-83J), or write this preset's sheets with `moe-workbook generate {code.strip().lower()}`")
+    return _library(decode, code)
 
 
 def _seed_range(text: str) -> range:
