@@ -478,3 +478,18 @@ def test_of_two_mistakes_within_tolerance_the_one_that_fits_the_earlier_steps_is
     not_squared = sum(lse) / len(lse)
     reasons = diagnose(sol, {"z_loss[1][1]": not_squared})
     assert reasons == ["z_loss: the z-loss not squared (the mean of ln Σ exp(z), not of its square)"]
+
+
+def test_an_int8_tie_rounded_half_up_is_named_too():
+    """INT8 alone ties only at x = −63.5 (half to even: −64); rounded half up a learner writes −63,
+    which away-from-zero rounding would not give: both school roundings are named."""
+    from workbook.presets import preset
+    from workbook.spec import make_spec
+
+    params = dict(preset("quantize-int8-int4").params, bits="int8")
+    sol = solve(make_spec("quantize", params, 3))
+    tie = next((ref, x) for e, m in enumerate(sol.step("x_int8").exact) for i, row in enumerate(m)
+               for j, x in enumerate(row) for ref in [f"q_int8[{e + 1}][{i + 1}][{j + 1}]"] if x.q == 2)
+    assert tie[1] == F(-127, 2)
+    reasons = diagnose(sol, {tie[0]: -63})
+    assert "q_int8: a tie rounded half up (away from zero) instead of to the even neighbour" in reasons

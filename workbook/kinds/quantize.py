@@ -247,18 +247,24 @@ def layout(sol) -> list:
 
 
 def _rounded_half_up(sol) -> list:
-    """Quantisation: a tie (x = n + 1/2) rounded away from zero, as at school, instead of to the
-    even neighbour as NumPy and PyTorch round; one way to be wrong per format."""
+    """Quantisation: a tie (x = n + 1/2) rounded as at school instead of to the even neighbour as
+    NumPy and PyTorch round: half up (−63.5 -> −63) or half away from zero (−2.5 -> −3, 2.5 -> 3),
+    the two ways schools teach; each, per format, where it differs from the key."""
+    def away(x):
+        n = sympy.floor(abs(x) + sympy.Rational(1, 2))
+        return n if x >= 0 else -n
+
+    def up(x):
+        return sympy.floor(x + sympy.Rational(1, 2))
+
     out = []
     for fmt in ("int8", "int4"):
         if f"x_{fmt}" not in sol.has:
             continue
-        def school(x):
-            n = sympy.floor(abs(x) + sympy.Rational(1, 2))
-            return n if x >= 0 else -n
-        q = tuple(tuple(tuple(school(x) for x in row) for row in matrix) for matrix in sol.step(f"x_{fmt}").exact)
-        if q != sol.step(f"q_{fmt}").exact:
-            out.append({f"q_{fmt}": q})
+        for school in (away, up):
+            q = tuple(tuple(tuple(school(x) for x in row) for row in matrix) for matrix in sol.step(f"x_{fmt}").exact)
+            if q != sol.step(f"q_{fmt}").exact and {f"q_{fmt}": q} not in out:
+                out.append({f"q_{fmt}": q})
     return out
 
 
