@@ -36,36 +36,52 @@ def none_dropped():
     return sol, sheet
 
 
-def test_a_box_that_stays_empty_is_no_field_but_a_grey_cell(none_dropped):
+def test_on_an_answer_free_sheet_a_box_that_stays_empty_is_a_field_like_the_others(none_dropped):
+    """Which boxes stay empty is an answer (an expert's load, no dropped token): the question must
+    not show it, so each is a field, right holding 'none' (the key's word) or '-'."""
     sol, sheet = none_dropped
+    plan = (Assignment(Student(1, "Ada"), "", (("token-choice-capacity", sol),)),)
+    text = questions(render_moodle("Quiz", plan))[0].find("questiontext/text").text
+    empties = [c for c in cells(sheet.sections) if c.blank and expected(c) is None]
+    assert len(_FIELD.findall(text)) == sum(c.blank for c in cells(sheet.sections))
+    assert text.count("{1:SHORTANSWER:=none~=-}") == len(empties) > 1
+    assert "background-color: #e6e6e6" not in text and "type <i>none</i>" in text
+
+
+def test_on_a_sheet_printed_before_edition_3_a_box_that_stays_empty_is_a_grey_cell():
+    """Edition 2 sheets show their loads anyway: there an empty box is no field but a grey cell,
+    holding 'none' where the key prints it."""
+    from workbook.code import decode
+    sol = solve(decode("6TM4-HJK"))  # token-choice-capacity, edition 2
+    sheet = build_sheet(sol)
     plan = (Assignment(Student(1, "Ada"), "", (("token-choice-capacity", sol),)),)
     text = questions(render_moodle("Quiz", plan))[0].find("questiontext/text").text
     assert set(_FIELD.findall(text)) == {"NUMERICAL"}  # no SHORTANSWER field where '-' had to be typed
     grey = '<td style="background-color: #e6e6e6">'
     empties = [c for c in cells(sheet.sections) if c.blank and expected(c) is None]
-    assert text.count(grey) == len(empties) > 1
-    assert text.count(grey + "<i>none</i></td>") == 1  # the key's word, as given text where it prints it
-    assert "Grey boxes stay empty" in text and "Type -" not in text
+    assert text.count(grey) == len(empties)
+    assert "Type -" not in text
 
 
 def test_the_fields_are_the_boxes_check_marks(none_dropped):
-    """Moodle grades the same boxes as `check` does for an answer file holding the key's numbers,
-    the boxes that stay empty left empty (they are not counted)."""
+    """Moodle grades the same boxes as `check` does for an answer file holding the key's numbers
+    and 'none' in the boxes that stay empty."""
     sol, sheet = none_dropped
     plan = (Assignment(Student(1, "Ada"), "", (("token-choice-capacity", sol),)),)
     text = questions(render_moodle("Quiz", plan))[0].find("questiontext/text").text
     answers = {"code": sol.code}
     for g in groups(sheet):
-        answers[g.key] = [[str(expected(c)) if expected(c) is not None else "" for c in row] for row in g.rows]
+        answers[g.key] = [[str(expected(c)) if expected(c) is not None else "none" for c in row] for row in g.rows]
     report = grade(sol, sheet, answers)
     assert report.all_right and len(report.cells) == len(_FIELD.findall(text))
 
 
-def test_a_sheet_with_no_empty_box_says_nothing_of_grey_boxes():
+def test_a_sheet_with_no_empty_box_says_nothing_of_grey_boxes_or_none():
     plan = plan_exam([preset("load-balance-switch")], 1, variants=1)
     sheet = build_sheet(plan[0].solutions[0][1])
     assert all(expected(c) is not None for c in cells(sheet.sections) if c.blank)
-    assert "Grey boxes" not in questions(render_moodle("Quiz", plan))[0].find("questiontext/text").text
+    text = questions(render_moodle("Quiz", plan))[0].find("questiontext/text").text
+    assert "Grey boxes" not in text and "SHORTANSWER" not in text
 
 
 # Moodle: one question per form ------------------------------------------------------------------

@@ -7,9 +7,10 @@ with its <name> (at most Moodle's 255 characters, the variant code always whole)
 <questiontext format="html"> (the sheet's conventions, steps and grids as HTML tables, every
 blank with a key value a NUMERICAL field {1:NUMERICAL:=value:tolerance}), <generalfeedback>,
 <penalty>, <hidden> and <idnumber> (the variant code). A box that stays empty on the key (a
-padding box; a dropped-tokens box when none is dropped) is no field: a grey cell, holding "none"
-where the key prints it, so a question's fields are exactly the boxes `check` marks in an answer
-file that leaves those boxes empty. Whole numbers must be exact; any other value is accepted
+padding box; a dropped-tokens box when none is dropped) is, on sheets printed before edition 3,
+no field: a grey cell, holding "none" where the key prints it. On an answer-free sheet (edition 3
+on) which boxes stay empty is an answer (an expert's load), so each is a field like the others,
+right holding "none" or "-": the question shows no more than the printed worksheet. Whole numbers must be exact; any other value is accepted
 within 1% or one unit of its last printed decimal place, whichever is larger, so an exact
 fraction typed as a decimal is right. Pictures to draw stay on paper. Leaves out: grading
 anything Moodle cannot check (drawings) and uploading.
@@ -59,7 +60,13 @@ def _empty(cell) -> str:
     return f'<td style="{_EMPTY}"><i>{word}</i></td>' if word else f'<td style="{_EMPTY}"></td>'
 
 
-def _grid(grid: Grid) -> str:
+# An answer-free sheet (edition 3 on) must not show which boxes stay empty: that is an answer (an
+# expert's load, whether a token is dropped). Each such box is a field like the others, right
+# holding 'none' (or '-'), the key's word for it.
+_NONE = "{1:SHORTANSWER:=none~=-}"
+
+
+def _grid(grid: Grid, hidden: bool = False) -> str:
     rows = []
     if grid.col_labels:
         rows.append("<tr><th></th>" + "".join(f"<th>{_text(c)}</th>" for c in grid.col_labels) + "</tr>")
@@ -71,15 +78,23 @@ def _grid(grid: Grid) -> str:
                 cells.append(f"<td>{_text(cell.given)}</td>")
                 continue
             answer = cell_value(cell)
-            cells.append(f"<td>{_field(*answer)}</td>" if answer else _empty(cell))
+            cells.append(f"<td>{_field(*answer)}</td>" if answer else f"<td>{_NONE}</td>" if hidden else _empty(cell))
         rows.append(f"<tr><th>{_text(label)}</th>" + "".join(cells) + "</tr>")
     return (f"<table border=\"1\" style=\"border-collapse: collapse; margin: 4px 0\"><caption>"
             f"{_text(grid.name)}</caption>{''.join(rows)}</table>")
 
 
+def answer_free_sheet(sheet) -> bool:
+    """A sheet whose boxes depend on the parameters only (layout.answer_free: revision 4 on)."""
+    return sheet.revision >= 4
+
+
 def question_html(sheet) -> str:
     parts = [f"<p><b>{_text(sheet.title)}</b> (variant {sheet.code})</p>"]
-    if any(c.blank and cell_value(c) is None for c in cells(sheet.sections)):
+    hidden = answer_free_sheet(sheet)
+    if hidden:
+        parts.append("<p>Where your answer leaves a box empty (a spare row, no dropped token), type <i>none</i>.</p>")
+    elif any(c.blank and cell_value(c) is None for c in cells(sheet.sections)):
         parts.append("<p>Grey boxes stay empty: there is nothing to type in them.</p>")
     parts.append("<ul>")
     parts += [f"<li>{_text(line)}</li>" for line in sheet.conventions] + ["</ul>"]
@@ -92,7 +107,7 @@ def question_html(sheet) -> str:
             for row in board.panels:
                 for panel in row:
                     if isinstance(panel, Grid):
-                        parts.append(_grid(panel))
+                        parts.append(_grid(panel, hidden))
                     elif isinstance(panel, Figure):
                         parts.append(f"<p><i>{_text(panel.name)}: draw it on the printed sheet.</i></p>")
     return "\n".join(parts)
