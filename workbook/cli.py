@@ -328,6 +328,7 @@ def key(code, worksheet, worked, fmt, paper, out):
 @click.option("--format", "fmt", default="pdf", show_default=True, help="Comma-separated: pdf, moodle.")
 @click.option("--per-student", is_flag=True, help="Also write each student's own worksheet and key PDFs.")
 @click.option("--solutions", is_flag=True, help="Also write solutions.pdf: each student's key with the working under each step.")
+@click.option("--csv-bom", is_flag=True, help="Start manifest.csv with a UTF-8 byte-order mark (for spreadsheet programs that need one to read names).")
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True, help="Paper size.")
 @click.option("--title", help="Title printed on every sheet instead of the exercise's own.")
 @click.option("--font-size", type=FiniteRange(7, 12), help="Base font size in points (default 9).")
@@ -338,7 +339,7 @@ def key(code, worksheet, worked, fmt, paper, out):
                    "in each step; exam: only inputs and answer spaces.")
 @click.option("--jobs", type=click.IntRange(1, 64), help="Processes laying out PDFs (default: one per core).")
 def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out, force, fmt, per_student,
-         solutions, paper, title, font_size, template_dir, scaffold, jobs):
+         solutions, csv_bom, paper, title, font_size, template_dir, scaffold, jobs):
     """Write a class set: a variant per student (or forms), every worksheet and every key.
 
     Example: moe-workbook exam token-choice-ffn --roster class.csv --format pdf,moodle
@@ -372,7 +373,7 @@ def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out,
         for name, (distinct, sheets) in shared_problems(plan).items():  # said before minutes of layout
             click.echo(f"Note: {name} has only {distinct} distinct problem{'s' if distinct > 1 else ''} for "
                        f"{sheets} sheets, so some students share one (manifest: problems, shared_by)", err=True)
-        options = {"title": title, "font_size": font_size, "scaffold": scaffold, "solutions": solutions,
+        options = {"title": title, "font_size": font_size, "scaffold": scaffold, "solutions": solutions, "csv_bom": csv_bom,
                    "template_dir": str(template_dir) if template_dir else ""}
         moodle = exam_name if "moodle" in kinds else ""
         with _progress(len(plan), "Laying out") as step:
@@ -501,6 +502,39 @@ def check(code, answer_file, abs_tol, rel_tol, show_key, as_json):
     total = len(report.cells)
     click.echo(f"Overall: {report.right}/{total} right ({100 * report.right / max(total, 1):.0f}%)")
     sys.exit(0 if report.all_right else 1)
+
+
+@cli.command("grade")
+@click.argument("exam_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("answer_files", metavar="ANSWER_FILE...", nargs=-1, required=True,
+                type=click.Path(exists=True, path_type=Path))
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
+              help="Paper of class-report.pdf.")
+@click.option("--force", is_flag=True, help="Replace the gradebook an earlier run wrote into EXAM_DIR.")
+def grade_cmd(exam_dir, answer_files, paper, force):
+    """Grade a class's answer files (files, or folders of *.toml) against the exam in EXAM_DIR.
+
+    Writes gradebook.csv, class-report.html and class-report.pdf into EXAM_DIR; each problem (a
+    code not in the exam, a file handed in twice, an unreadable file, a missing student) is one
+    line on stderr. Exit status 0 when every file was graded, 1 when a file had a problem (the
+    gradebook is written all the same). Example: moe-workbook grade output/exam-1 answers/
+    """
+    from workbook.gradebook import answer_files as find_answers
+    from workbook.gradebook import gradebook_files, mark_class, read_manifest, replaced, with_record
+
+    students = _library(read_manifest, exam_dir)
+    paths = _library(find_answers, answer_files)
+    _library(replaced, exam_dir, force)  # an earlier gradebook in the way: said before any grading
+    with _progress(len(paths), "Grading") as step:
+        book = _library(mark_class, students, paths, step)
+    files = _library(gradebook_files, book, exam_dir.absolute().name, paper)
+    change = _library(replaced, exam_dir, force)  # checked again: the folder may have changed meanwhile
+    _write(exam_dir, _library(with_record, exam_dir, files))
+    if change:
+        click.echo(f"replaced in {exam_dir}: {', '.join(change)}", err=True)
+    for problem in book.problems:
+        click.echo(problem.line, err=True)
+    sys.exit(1 if book.file_problems else 0)
 
 
 def _shown(value, limit: int = 80) -> str:
