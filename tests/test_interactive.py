@@ -304,3 +304,26 @@ def test_enter_in_a_box_checks_as_the_check_button_does(page, variant):
     assert box.evaluate("e => e === document.activeElement")
     page.click("#check")
     assert (marks(page, sheet, "scores"), page.inner_text("#overall"), page.inner_text("#step-1 .score")) == by_enter
+
+
+def test_save_my_answers_writes_the_file_check_reads(page, variant, tmp_path):
+    """'Save my answers' downloads the answer file: the code, the typed name, every box as typed;
+    `check` grades it as the page does."""
+    from workbook.check import grade, read_answers
+
+    sol, sheet, _ = variant
+    key = {c.ref: typed(c.value) for c in blanks(sheet) if c.ref.startswith(("scores", "powers"))}
+    key["scores[1][1]"] = str(int(sol.step("scores").exact[0][0]) + 5)
+    fill(page, sheet, key)
+    page.fill("#student", 'Zoë "Z" O\\Brien')
+    with page.expect_download() as info:
+        page.click("#save")
+    download = info.value
+    assert download.suggested_filename == f"{sol.code}-answers.toml"
+    path = tmp_path / "mine.toml"
+    download.save_as(path)
+    answers = read_answers(path.read_text(encoding="utf-8"), sol.code)
+    assert answers["name"] == 'Zoë "Z" O\\Brien'
+    report = grade(sol, sheet, answers)
+    marked = {c.ref: c.right for c in report.cells if c.given is not None}
+    assert set(marked) == set(key) and marked.pop("scores[1][1]") is False and all(marked.values())

@@ -5,7 +5,8 @@ worksheet.html), plus a script: "Check" marks each box right or wrong with the t
 `moe-workbook check` and says why a step is wrong (a carried error, or one of the common mistakes,
 whose numbers are computed here in Python by solving the problem the wrong way); "Show step"
 fills in one step from the key; "Show working" shows the step's worked solution (solutions.py,
-checked against the key) under it. The key travels inside the page scrambled (XOR with a key made
+checked against the key) under it; "Save my answers" downloads the answer file `check` and `grade`
+read (the code, the typed name, every box as typed). The key travels inside the page scrambled (XOR with a key made
 from the variant code, then base64), so it is not there as plain text. Works offline: nothing is
 loaded from anywhere. Leaves out: grading on the server side (check.py does that in a terminal).
 """
@@ -16,7 +17,7 @@ import json
 from fractions import Fraction
 
 from workbook import __version__
-from workbook.check import mistaken_cells
+from workbook.check import groups, mistaken_cells
 from workbook.layout import cells, step_id_of
 from workbook.mistakes import made
 from workbook.kinds import part
@@ -77,8 +78,12 @@ def key_data(sol, sheet) -> dict:
     experts = page_experts(sol) if page_experts else []
     working = {str(n): [{"meaning": w.meaning, "lines": [ln.text for ln in w.lines]} for w in items]
                for n, items in sections(sheet, worked(sol, sheet)).items() if items}
+    # "Save my answers": each table of the answer file as rows of input numbers (its boxes are the
+    # sheet's blanks, grid by grid, in the order the page has their inputs)
+    count = iter(range(len(blanks)))
+    tables = [{"key": g.key, "rows": [[next(count) for _ in row] for row in g.rows]} for g in groups(sheet)]
     return {"code": sheet.code, "gate": sol.spec.params.get("gate", ""), "abs": ABS_TOL, "rel": REL_TOL,
-            "experts": experts, "working": working,
+            "experts": experts, "working": working, "groups": tables,
             "renormalize": bool(sol.spec.params.get("renormalize", False)),
             "cells": [{"ref": c.ref, "sid": step_id_of(c.ref), "step": numbers[id(c)], "want": _number(expected(c)),
                        "whole": is_whole_answer(c), "show": _typeable(c)} for c in blanks],
