@@ -31,6 +31,7 @@ MAX_FILE_BYTES = 256 * 1024
 # tomllib's time grows with the square of a dotted key's length (a key of 50,000 parts takes
 # half a minute); an answer file's keys are plain names (step3), so a longer chain is refused unread.
 MAX_KEY_PARTS = 8
+MAX_NAME = 200  # a student's typed name (`name = "..."`), as a roster's names
 
 
 class AnswersError(SpecError):
@@ -155,8 +156,9 @@ def _long_key(text: str):
 
 def read_answers(text: str, code: str) -> dict:
     """The answer file's tables, refused in one line when tomllib cannot read them (invalid TOML,
-    nesting too deep, a number too long, a dotted key too long to read in reasonable time) or
-    when the file's `code` is another variant's (read as the command line reads one: '10jp 82m')."""
+    nesting too deep, a number too long, a dotted key too long to read in reasonable time) or when
+    the file's `code` is another variant's (read as the command line reads one: '10jp 82m');
+    its optional `name` is checked with the tables (_check_shape)."""
     long_key = _long_key(text)
     if long_key is not None:
         raise AnswersError(f"the answer file has a dotted key of {len(_PARTS.findall(long_key))} parts "
@@ -270,10 +272,19 @@ def grade(sol, sheet, answers: dict, abs_tol=ABS_TOL, rel_tol=REL_TOL) -> Report
 
 
 def _check_shape(sheet, answers: dict) -> None:
-    """Refuse, in one line, an answer file whose tables do not match the sheet's grids."""
+    """Refuse, in one line, an answer file whose tables do not match the sheet's grids, or whose
+    optional `name` (the student's typed name: the gradebook tells students sharing a code by it)
+    is not text of at most MAX_NAME characters."""
     known = {g.key: g for g in groups(sheet)}
     for key, value in answers.items():
-        if key == "code":
+        if key == "code":  # read_answers checked it
+            continue
+        if key == "name":
+            if not isinstance(value, str):
+                raise AnswersError(f"the answer file's name must be text in quotes, like name = \"Ada Lovelace\"; "
+                                   f"it has {quoted(value)}")
+            if len(value) > MAX_NAME:
+                raise AnswersError(f"the answer file's name is {len(value)} characters long: at most {MAX_NAME}")
             continue
         if key not in known:
             raise AnswersError(f"the answer file has {quoted(key)}, which is not on this sheet "
