@@ -18,7 +18,7 @@ from workbook.cli import cli
 from workbook.presets import presets
 
 ROOT = Path(__file__).parent.parent
-COMMANDS = ("list", "generate", "key", "solve", "build", "exam", "answers", "check")
+COMMANDS = ("list", "generate", "key", "solve", "build", "exam", "answers", "check", "grade")
 SMALLEST = "expert-choice-3e-top2"          # 3 experts, 5 tokens: the cheapest preset to render
 TC = "token-choice-5x6"                     # 5 experts, 6 tokens, top-2
 EC = "expert-choice-3e-top2"                # 5 tokens, capacity 2
