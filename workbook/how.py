@@ -9,20 +9,14 @@ checked against the key (its numbers are the learner's); the key's line is.
 Leaves out: grading (check.py), the lines themselves (kinds/, working.py).
 """
 
-import dataclasses
-import re
-from fractions import Fraction
-
 import sympy
 from sympy.parsing.sympy_parser import parse_expr
 
+from workbook.diagnosis import with_learner
 from workbook.kinds import part
 from workbook.layout import step_id_of
 from workbook.solutions import READ, worked
 from workbook.working import shown
-
-_INDEX = re.compile(r"\[(\d+)\]")
-
 
 def how(sol, sheet, report, number: int) -> str:
     """'P[t2,E1] = power / Σ t2 = 81/94 ≈ 0.86' for step `number`'s first wrong box; prefixed
@@ -78,47 +72,10 @@ def _worked_with(sol, learner: dict, step_id: str):
     """The kind's working lines with the learner's numbers in every step before `step_id`
     (their boxes that hold a number; the key's value elsewhere); None when it cannot be worked."""
     make = part(sol.spec.kind, "working")
-    order = [s.id for s in sol.steps]
-    if make is None or step_id not in order:
+    mine = with_learner(sol, learner, before=step_id) if make else None
+    if mine is None:
         return None
-    earlier = set(order[:order.index(step_id)])
-    steps = []
-    for s in sol.steps:
-        mine = {ref: v for ref, v in learner.items() if step_id_of(ref) == s.id and isinstance(v, (Fraction, float))}
-        steps.append(dataclasses.replace(s, exact=_placed(s.exact, mine, s.id)) if s.id in earlier and mine else s)
     try:
-        return [ln for w in make(dataclasses.replace(sol, steps=tuple(steps))) for ln in w.lines]
+        return [ln for w in make(mine) for ln in w.lines]
     except Exception:  # the learner's numbers may not fit the working (a fraction where an index goes): the key's line
         return None
-
-
-def _placed(exact, values: dict, step_id: str):
-    """`exact` (nested tuples) with each value of `values` ({'probs[2][3]': Fraction}) at its ref's
-    place; a one-value row takes '[t][1]'. A ref that does not fit the shape is left out."""
-    tree = _lists(exact)
-    for ref, v in values.items():
-        index = [int(i) - 1 for i in _INDEX.findall(ref[len(step_id):])]
-        try:
-            tree = _put(tree, index, sympy.Rational(str(v)) if isinstance(v, float) else sympy.Rational(v.numerator, v.denominator))
-        except (IndexError, ValueError):
-            continue
-    return _tuples(tree)
-
-
-def _put(node, index: list, value):
-    if not index:
-        return value
-    if not isinstance(node, list):
-        if any(index):
-            raise IndexError(index)
-        return value
-    node[index[0]] = _put(node[index[0]], index[1:], value)
-    return node
-
-
-def _lists(value):
-    return [_lists(v) for v in value] if isinstance(value, tuple) else value
-
-
-def _tuples(value):
-    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
