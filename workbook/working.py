@@ -134,3 +134,15 @@ def claim(text: str, value, cells=()) -> Line:
 def reason(text: str) -> Line:
     """A line of reasoning with no value of its own: the rule that decides, a tie and its rule."""
     return Line(text)
+
+
+def ties(values, picked, who: str, prefix: str = "E") -> list[Line]:
+    """A reason for each tie that decides a top-k's order or cut (the lower number goes first):
+    't1: E2 and E4 tie at 9/38; the lower number goes first.'"""
+    out = []
+    for a in picked:
+        rivals = [j for j in range(a + 1, len(values)) if values[j] == values[a]]
+        if rivals:
+            out.append(reason(f"{who}: {prefix}{a + 1} and {', '.join(f'{prefix}{j + 1}' for j in rivals)} tie at "
+                              f"{pretty(values[a])}; the lower number goes first."))
+    return out

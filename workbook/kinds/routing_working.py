@@ -13,7 +13,7 @@ from workbook.formatting import pretty, tenths
 from workbook.kinds.routing_steps import TOKEN_CHOICE
 from workbook.layout import ordinal
 from workbook.spec import GATE_BASE, capacity_factor, renormalize, top_k
-from workbook.working import Term, Working, call, claim, factor, joined, line, num, power, reason, shown
+from workbook.working import Term, Working, call, claim, factor, joined, line, num, power, reason, shown, ties
 
 
 def working(sol) -> list[Working]:
@@ -84,17 +84,6 @@ def _ranked_text(values, picked, prefix) -> str:
     return ", ".join(f"{prefix}{i + 1} ({pretty(values[i])})" for i in picked)
 
 
-def _ties(values, picked, who: str, prefix: str) -> list:
-    """A reason line for each tie that decides the order or the cut: the lower number goes first."""
-    out = []
-    for a in picked:
-        rivals = [j for j in range(a + 1, len(values)) if values[j] == values[a]]
-        if rivals:
-            out.append(reason(f"{who}: {prefix}{a + 1} and {', '.join(f'{prefix}{j + 1}' for j in rivals)} tie at "
-                              f"{pretty(values[a])}; the lower number goes first."))
-    return out
-
-
 def _topk(sol) -> Working:
     k = top_k(sol.spec)
     S, probs = sol.step("scores").exact, sol.step("probs").exact
@@ -105,7 +94,7 @@ def _topk(sol) -> Working:
         lines.append(claim(f"t{t + 1}: the {k} largest P: {_ranked_text(probs[t], picked, 'E')}" if k > 1 else
                            f"t{t + 1}: the largest P: {_ranked_text(probs[t], picked, 'E')}",
                            tuple(row), [f"topk[{t + 1}][{r + 1}]" for r in range(k)]))
-        lines += _ties(S[t], picked, f"t{t + 1}", "E")
+        lines += ties(S[t], picked, f"t{t + 1}", "E")
     return Working("topk", "The largest probabilities belong to the largest scores, so the scores already decide: "
                    "each token goes to the experts it matches best. A tie goes to the lower expert number.",
                    tuple(lines))
@@ -266,7 +255,7 @@ def _token_index(sol) -> Working:
         picked = [int(t) - 1 for t in row]
         lines.append(claim(f"E{e + 1}: the {c} largest P in column E{e + 1}: {_ranked_text(column, picked, 't')}",
                            tuple(row), [f"token_index[{e + 1}][{j + 1}]" for j in range(c)]))
-        lines += _ties(column, picked, f"E{e + 1}", "t")
+        lines += ties(column, picked, f"E{e + 1}", "t")
     return Working("token_index", "In expert choice the experts choose: each expert takes the c tokens that want it "
                    "most, reading P by column. A tie goes to the lower token number.", tuple(lines))
 

@@ -13,7 +13,7 @@ import sympy
 
 from workbook.formatting import decimal2, pretty, tenths
 from workbook.layout import ordinal
-from workbook.working import Term, Working, claim, factor, joined, line, num, power, reason
+from workbook.working import Term, Working, claim, factor, joined, line, num, power, reason, ties
 
 SMALL = 6  # a grid of this many boxes or fewer is worked box by box
 
@@ -60,17 +60,6 @@ def _brief(value) -> str:
 
 def _top(values, k: int) -> list[int]:
     return sorted(range(len(values)), key=lambda e: (-values[e], e))[:k]
-
-
-def _ties(values, picked, who: str) -> list:
-    """A reason line for each tie that decides the order or the cut: the lower expert number first."""
-    out = []
-    for a in picked:
-        rivals = [j for j in range(a + 1, len(values)) if values[j] == values[a]]
-        if rivals:
-            out.append(reason(f"{who}: E{a + 1} and {', '.join(f'E{j + 1}' for j in rivals)} tie at "
-                              f"{pretty(values[a])}; the lower number goes first."))
-    return out
 
 
 def _probs(sol) -> Working:
@@ -134,7 +123,7 @@ def _topk(sol, v3: bool) -> Working:
         which = f"the {K} largest {name}" if K > 1 else f"the largest {name}"
         lines.append(claim(f"t{t + 1}: {which}: " + ", ".join(f"E{e + 1} ({pretty(by[t][e])})" for e in picked),
                            tuple(row), [f"topk[{t + 1}][{r + 1}]" for r in range(K)]))
-        lines += _ties(by[t], picked, f"t{t + 1}")
+        lines += ties(by[t], picked, f"t{t + 1}")
         if v3:
             lines += _bias_decides(sol.step("sigmoid").exact[t], picked, K, t)
     meaning = (f"Each token keeps the {K} routed expert{'s' if K > 1 else ''} it ranks highest, best first"
@@ -288,7 +277,7 @@ def _topk_new(sol) -> Working:
         lines.append(claim(f"t{t + 1}: s + new b = " + ", ".join(f"E{e + 1} {_brief(v)}" for e, v in enumerate(values))
                            + f"; {which}: " + ", ".join(f"E{e + 1}" for e in picked),
                            tuple(row), [f"topk_new[{t + 1}][{r + 1}]" for r in range(K)]))
-        lines += _ties(values, picked, f"t{t + 1}")
+        lines += ties(values, picked, f"t{t + 1}")
     return Working("topk_new", "The next batch's routing: the same affinities s, ranked with the updated biases.",
                    tuple(lines))
 
