@@ -8,9 +8,14 @@ whose numbers it holds, tried in this order:
    where one of those earlier steps is wrong: "follows from your Step 1";
 2. a named mistake (the kind's MISTAKES) made on the key's numbers;
 3. a named mistake made on the learner's own numbers (the mistake plus an error carried into it:
-   weights not renormalised, from probabilities of the learner's that were already wrong).
-The search is bounded: one candidate per mistake in the catalogue and one carried, per row. A
-row none of them explains is a slip of the learner's own, said so. Findings with the
+   weights not renormalised, from probabilities of the learner's that were already wrong): on all
+   their numbers, or on those of the steps before the one where the mistake starts; only on a row
+   the mistake changes when made on the key's numbers (else the learner's own numbers, copied by
+   a mistake that leaves the row as it is, would always fit).
+The search is bounded: a few candidates per mistake in the catalogue and one carried, per row. A
+row none of them explains is a slip of the learner's own, said so. A box is compared as check
+marks it: a whole number exactly where the key is one (a count, an index), anything else within
+the tolerance; an earlier step is wrong where check marked it wrong. Findings with the
 same cause in one step are merged, naming their rows in the sheet's words (the grid's row
 labels: t5, E2; an expert's row: 'E1 row 2').
 Leaves out: marking boxes right or wrong (check.py), the mistakes themselves (kinds/, mistakes.py).
@@ -27,7 +32,7 @@ from workbook.kinds import part
 from workbook.layout import Grid, cells, step_id_of
 from workbook.mistakes import made
 from workbook.sheet import build_sheet
-from workbook.values import ABS_TOL, REL_TOL, expected, is_right
+from workbook.values import ABS_TOL, REL_TOL, expected, is_right, is_whole_answer
 
 _INDEX = re.compile(r"\[(\d+)\]")
 
@@ -83,7 +88,7 @@ def row_of(ref: str) -> str:
 def diagnose(sol, sheet, learner: dict, wrong: list[str], abs_tol=ABS_TOL, rel_tol=REL_TOL) -> list[Finding]:
     """Every finding for the wrong boxes `wrong` (refs), in sheet order. `learner`: {ref: value}
     of every box the learner filled or the key leaves empty."""
-    context = _Context(sol, sheet, learner, abs_tol, rel_tol)
+    context = _Context(sol, sheet, learner, abs_tol, rel_tol, wrong)
     found: dict[tuple, Finding] = {}
     wrong_rows = list(dict.fromkeys(row_of(ref) for ref in wrong))
     for key in wrong_rows:
@@ -101,8 +106,9 @@ class _Context:
     """What the explanations share, each worked out once: the sheet's rows and labels, the
     mistakes on the key's numbers and on the learner's, and their boxes."""
 
-    def __init__(self, sol, sheet, learner, abs_tol, rel_tol):
+    def __init__(self, sol, sheet, learner, abs_tol, rel_tol, wrong=()):
         self.sol, self.sheet, self.learner = sol, sheet, learner
+        self.wrong = set(wrong)  # the boxes marked wrong (a count or index exactly, as check marks it)
         self.tol = (abs_tol, rel_tol)
         self.order = [s.id for s in sol.steps]
         self.boxes = {}      # row key -> [refs of the row's boxes]
@@ -110,6 +116,7 @@ class _Context:
         self.section = {}    # step id -> (number, title)
         self.symbol = {}     # step id -> the name of its (first) grid
         self.keyed = {}      # ref -> the key's value
+        self.whole = set()   # refs of boxes whose key is a whole number (a count, an index): exact
         for sec in sheet.sections:
             for board in sec.boards:
                 for line in board.panels:
@@ -127,6 +134,8 @@ class _Context:
                 key = row_of(c.ref)
                 self.boxes.setdefault(key, []).append(c.ref)
                 self.keyed[c.ref] = expected(c)
+                if is_whole_answer(c):
+                    self.whole.add(c.ref)
                 self.section.setdefault(step_id_of(c.ref), (sec.number, sec.title))
                 self.symbol.setdefault(step_id_of(c.ref), grid.name)
                 if key not in self.label:
@@ -143,7 +152,10 @@ class _Context:
         return f"row {index[-1]}" if index else key
 
     def right(self, ref: str, value) -> bool:
-        return is_right(self.learner.get(ref), value, *self.tol)
+        """The learner's box holds `value`: a whole number exactly in a box for one (as check
+        marks it: a count of 126 does not hold 127), anything else within the tolerance."""
+        whole = ref in self.whole and isinstance(value, Fraction) and value.denominator == 1
+        return is_right(self.learner.get(ref), value, *self.tol, whole)
 
     def holds(self, key: str, values: dict | None) -> bool:
         """The learner's row `key` holds exactly what `values` puts there (a box `values` leaves
@@ -160,12 +172,21 @@ class _Context:
         if source:
             return Finding(**base, source=self.section.get(source, (0, ""))[0], source_symbol=self.symbol.get(source, ""))
         for own in (False, True):
-            matches = [(name, changed) for name, changed, values in self._made(own)
-                       if step in changed and self.holds(key, values)]
+            matches = [(name, changed, values) for name, changed, values in self._made(own)
+                       if step in changed and self.holds(key, values) and (not own or self._at_work(name, key))]
             if matches:
-                name = self._likeliest(matches, key, own)
+                name = self._likeliest(matches, key, wrong_rows)
                 return Finding(**base, cause=name, own=own)
         return Finding(**base, slip=True)
+
+    def _at_work(self, name: str, key: str) -> bool:
+        """Made on the key's numbers, the mistake changes row `key`: only such a row is explained by
+        the mistake made on the learner's own numbers. A mistake that leaves a row as it is (a token
+        that is not dropped, a weight with no tie to round) is not at work there, whatever the
+        learner carried into the row: their own numbers, copied, would otherwise always fit."""
+        return any(n == name and values and any(not _same(values.get(ref), self.keyed.get(ref))
+                                                for ref in self.boxes.get(key, ()))
+                   for n, _, values in self._made(False))
 
     def _recomputed(self, step: str):
         """The kind's `carried` for `step` (worked out once per step): (sources, {ref: value}) or None."""
@@ -188,43 +209,79 @@ class _Context:
             return ""
         if not self.holds(key, values):
             return ""
-        for src in sources:  # the earlier step that is wrong
-            if any(ref in self.learner and not self.right(ref, want)
-                   for ref, want in self.keyed.items() if step_id_of(ref) == src):
+        for src in sources:  # the earlier step that is wrong, as check marked it (a row sum of 126 for
+            if any(step_id_of(ref) == src for ref in self.wrong):  # 127 is wrong, though within 1%)
                 return src
         return ""
 
-    def _likeliest(self, matches: list, key: str, own: bool) -> str:
+    def _likeliest(self, matches: list, key: str, wrong_rows: list) -> str:
         """Of mistakes that fit a row, the one whose earlier steps the learner's rows also hold
-        (a z-loss not squared, not a log-sum-exp the learner got right), else the first."""
-        values = {name: v for name, _, v in self._made(own)}
-        for name, changed in matches:
-            earlier = [s for s in changed if self.order.index(s) < self.order.index(step_id_of(key))]
-            if all(self.holds(row, values[name]) for s in earlier for row in self.boxes
-                   if step_id_of(row) == s and any(self._filled(r) for r in self.boxes[row])):
-                return name
-        return matches[0][0]
+        (a z-loss not squared, not a log-sum-exp the learner got right), then the one that more
+        of the step's wrong rows hold (indices from 0 on every row, not bottom-k on the one row
+        where the two give the same expert), else the first."""
+        step = step_id_of(key)
+        others = [row for row in wrong_rows if step_id_of(row) == step]
+
+        def fit(match):
+            name, changed, values = match
+            earlier = [s for s in changed if self.order.index(s) < self.order.index(step)]
+            held = all(self.holds(row, values) for s in earlier for row in self.boxes
+                       if step_id_of(row) == s and any(self._filled(r) for r in self.boxes[row]))
+            return held, sum(self.holds(row, values) for row in others)
+
+        return max(matches, key=fit)[0] if len(matches) > 1 else matches[0][0]
 
     def _filled(self, ref: str) -> bool:
         return self.learner.get(ref) is not None
 
     def _made(self, own: bool) -> list:
         """The mistakes (name, changed steps, {ref: value} of their boxes) on the key's numbers,
-        or on the learner's own (every step replaced by what the learner wrote, where they wrote
-        a number); a mistake the learner's numbers do not fit is left out."""
+        or on the learner's own: every step replaced by what the learner wrote, where they wrote
+        a number, and (for a mistake worked from its own step: a plain mean that is no mistake
+        where it equals the step, all pairs as local + crossing) only the steps before the one
+        where the mistake starts. A mistake the learner's numbers do not fit is left out."""
         tag = "own" if own else "key"
         if tag not in self._mistakes:
             sol = with_learner(self.sol, self.learner) if own else self.sol
             out = []
             if sol is not None:
-                try:
-                    catalogue = made(sol)
-                except (ArithmeticError, ValueError, TypeError, IndexError, KeyError):
-                    catalogue = []
-                for name, changed in catalogue:
+                for name, changed in _catalogue(sol):
                     out.append((name, changed, mistake_boxes(sol, changed)))
+            if own:
+                out += self._made_before()
             self._mistakes[tag] = out
         return self._mistakes[tag]
+
+    def _made_before(self) -> list:
+        """Each mistake of the key's catalogue made on the learner's numbers of the steps before
+        the one where it starts."""
+        starts: dict[str, set] = {}
+        for name, changed, _ in self._made(False):
+            starts.setdefault(min(changed, key=self.order.index), set()).add(name)
+        out = []
+        for first, names in starts.items():
+            sol = with_learner(self.sol, self.learner, before=first)
+            if sol is not None:
+                out += [(name, changed, mistake_boxes(sol, changed)) for name, changed in _catalogue(sol, names)]
+        return out
+
+
+def _catalogue(sol, names=None) -> list:
+    """made(sol), or only the mistakes named `names`; [] when the numbers do not fit them."""
+    if names is None:
+        try:
+            return made(sol)
+        except (ArithmeticError, ValueError, TypeError, IndexError, KeyError):
+            return []
+    out = []
+    for name, mistake in part(sol.spec.kind, "MISTAKES", ()):
+        if name in names:
+            try:
+                changed = mistake(sol)
+            except (ArithmeticError, ValueError, TypeError, IndexError, KeyError):
+                continue
+            out += [(name, c) for c in (changed if isinstance(changed, list) else [changed]) if c]
+    return out
 
 
 def mistake_boxes(sol, changed: dict):
@@ -239,43 +296,91 @@ def mistake_boxes(sol, changed: dict):
 
 
 # Beyond these, a learner's number is no hand calculation of this sheet (a typo, a hostile file):
-# a mistake is not worked on it (3 to the power of a score of 10^9 would never end).
+# a mistake is not worked on it (3 to the power of a score of 10^9 would never end). A sheet whose
+# own numbers are larger (an all-to-all of 49,152 values, a model of 46,702,792,704 parameters)
+# allows ten times its largest number, and ten times its largest denominator.
 MAX_OWN = 10_000
 MAX_OWN_DENOMINATOR = 10 ** 6
 
 
-def _sensible(v) -> bool:
+def _bounds(sol) -> tuple:
+    """(largest magnitude, largest denominator) of a learner's number worked on for this sheet."""
+    big, den = MAX_OWN, MAX_OWN_DENOMINATOR
+    for s in sol.steps:
+        for v in _leaves(s.exact):
+            try:
+                if v.is_Rational:
+                    big, den = max(big, 10 * abs(int(v.p) // int(v.q)) + 10), max(den, 10 * int(v.q))
+                else:
+                    big = max(big, 10 * abs(float(v)))
+            except (AttributeError, TypeError, ValueError, OverflowError):
+                continue
+    return big, den
+
+
+def _leaves(value):
+    if isinstance(value, tuple):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def _sensible(v, bounds=(MAX_OWN, MAX_OWN_DENOMINATOR)) -> bool:
+    big, den = bounds
     if isinstance(v, float):
-        return abs(v) <= MAX_OWN
-    return abs(v) <= MAX_OWN and v.denominator <= MAX_OWN_DENOMINATOR
+        return abs(v) <= big
+    return abs(v) <= big and v.denominator <= den
 
 
 def with_learner(sol, learner: dict, before: str = ""):
     """The solution with the learner's numbers in place of the key's, box by box (only boxes
     holding a number; only steps before `before` when given); None when nothing changes, or when
-    a number is beyond any hand calculation of the sheet (MAX_OWN)."""
-    if any(isinstance(v, (Fraction, float)) and not _sensible(v) for v in learner.values()):
+    a number is beyond any hand calculation of the sheet (MAX_OWN, or ten times the sheet's own largest)."""
+    bounds = _bounds(sol)
+    if any(isinstance(v, (Fraction, float)) and not _sensible(v, bounds) for v in learner.values()):
         return None
     order = [s.id for s in sol.steps]
     limit = order.index(before) if before in order else len(order)
-    steps, changed = [], False
+    steps, changed = [], {}
     for i, s in enumerate(sol.steps):
         mine = {ref: v for ref, v in learner.items() if step_id_of(ref) == s.id and isinstance(v, (Fraction, float))}
         if i < limit and mine:
             steps.append(dataclasses.replace(s, exact=placed(s.exact, mine, s.id)))
-            changed = True
+            changed[s.id] = mine
         else:
             steps.append(s)
-    return dataclasses.replace(sol, steps=tuple(steps)) if changed else None
+    if not changed:
+        return None
+    # a step whose boxes are not its values one to one (a big number three digits to a box) gives
+    # other boxes when laid out again: it keeps the key's values
+    laid = mistake_boxes(sol, {s.id: s.exact for s in steps if s.id in changed}) or {}
+    kept = {sid for sid, mine in changed.items() if all(is_right(v, laid.get(ref)) for ref, v in mine.items())}
+    if not kept:
+        return None
+    return dataclasses.replace(sol, steps=tuple(s if s.id in kept else sol.step(s.id) for s in steps))
+
+
+def _same(a, b) -> bool:
+    """Two box values equal (decimals to 1e-9)."""
+    if a is None or b is None:
+        return a is b
+    if isinstance(a, float) or isinstance(b, float):
+        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)), abs(float(b)))
+    return a == b
 
 
 def placed(exact, values: dict, step_id: str):
     """`exact` (nested tuples) with each value of `values` ({'probs[2][3]': Fraction}) at its ref's
-    place; a one-value row takes '[t][1]'. A ref that does not fit the shape is left out."""
+    place; a one-value row takes '[t][1]', and a one-row grid of a flat step '[1][i]'. A ref
+    that does not fit the shape is left out."""
     tree = _lists(exact)
+    flat = isinstance(tree, list) and not any(isinstance(v, list) for v in tree)
     for ref, v in values.items():
         index = [int(i) - 1 for i in _INDEX.findall(ref[len(step_id):])]
         number = sympy.Rational(str(v)) if isinstance(v, float) else sympy.Rational(v.numerator, v.denominator)
+        if flat and len(index) == 2 and index[0] == 0:
+            index = index[1:]  # f[1][3]: the third value of f, written in one row
         try:
             tree = _put(tree, index, number)
         except (IndexError, ValueError, TypeError):
