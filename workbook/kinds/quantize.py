@@ -10,7 +10,9 @@ at ±63.5, so there x = −63.5 -> −64, where rounding half up gives −63). L
 (asymmetric), per-channel and per-group scales, the scales' own bytes, activations and KV cache.
 """
 
+import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import sympy
@@ -292,3 +294,101 @@ def check(v: dict) -> None:
     if v["rows"] * v["cols"] < 2:
         raise SpecError("a 1 × 1 matrix has nothing to round (its only weight is its own max): "
                         "give rows × cols >= 2")
+
+
+# --- carried errors: a step worked from the learner's own earlier numbers ---------------------
+
+_CARRIED_MAX = 10**6          # beyond this (or a denominator beyond it) a box is no hand calculation
+_QREF = re.compile(r"(\w+?)((?:\[\d+\])+)")
+
+
+def _number(v):
+    """A learner's box as a Fraction (a float stays a float), or None: not a number, or huge."""
+    if isinstance(v, float):
+        return v if abs(v) <= _CARRIED_MAX else None
+    if isinstance(v, Fraction) and abs(v) <= _CARRIED_MAX and v.denominator <= _CARRIED_MAX:
+        return Fraction(v)
+    return None
+
+
+def _mine(learner: dict, step_id: str) -> dict | None:
+    """{(index, ...): number} of one step's boxes (1-based), None when a box of it is empty or not
+    a number (or huge)."""
+    out = {}
+    for ref, v in learner.items():
+        if not ref.startswith(step_id + "["):
+            continue
+        m = _QREF.fullmatch(ref)
+        if not m or m.group(1) != step_id:
+            continue
+        n = _number(v)
+        if n is None:
+            return None
+        out[tuple(int(i) for i in m.group(2)[1:-1].split("]["))] = n
+    return out or None
+
+
+def _exact(v) -> Fraction:
+    """A float as the decimal it was written as (2.5 -> 5/2), for rounding."""
+    return Fraction(str(v)) if isinstance(v, float) else v
+
+
+def _round_even(x) -> int:
+    low = x.numerator // x.denominator
+    rest = x - low
+    return low + (1 if rest > Fraction(1, 2) or (rest == Fraction(1, 2) and low % 2) else 0)
+
+
+def carried(sol, step_id: str, learner: dict):
+    """(source step(s), {ref: value}) of `step_id` from the learner's own earlier numbers: the
+    scales from their max|w|, x from their scale, q from their x (half to even, clipped), ŵ from
+    their q and scale, the error from their ŵ, the largest error from their errors, and what is
+    saved from their memory figures. None when the source is not filled in with numbers."""
+    m = re.fullmatch(r"(scale|x|q|w_hat|error|max_error)_(int8|int4)", step_id)
+    if step_id == "saved_gb":
+        mem = _mine(learner, "memory_gb")
+        if not mem or not all((j,) in mem for j in (1, 2, 3)):
+            return None
+        return "memory_gb", {f"saved_gb[{j}]": mem[(1,)] - mem[(j + 1,)] for j in (1, 2)}
+    if not m or step_id not in sol.has:
+        return None
+    what, fmt = m.groups()
+    qmax = QMAX[fmt]
+    W = [[[Fraction(a, 10) for a in row] for row in mat] for mat in sol.problem.W]
+    entries = [(e, i, j) for e, mat in enumerate(W) for i, row in enumerate(mat) for j in range(len(row))]
+    ref = lambda e, i, j: f"{step_id}[{e + 1}][{i + 1}][{j + 1}]"
+    if what == "scale":
+        top = _mine(learner, "absmax")
+        if not top:
+            return None
+        return "absmax", {f"{step_id}[{e}]": v / qmax for (e, *_), v in top.items()}
+    if what == "x":
+        scale = _mine(learner, f"scale_{fmt}")
+        if not scale or any(v == 0 for v in scale.values()):
+            return None
+        return f"scale_{fmt}", {ref(e, i, j): W[e][i][j] / scale[(e + 1,)] for e, i, j in entries if (e + 1,) in scale}
+    if what == "q":
+        x = _mine(learner, f"x_{fmt}")
+        if not x:
+            return None
+        return f"x_{fmt}", {f"{step_id}[{e}][{i}][{j}]": Fraction(min(max(_round_even(_exact(v)), -qmax), qmax))
+                            for (e, i, j), v in x.items()}
+    if what == "w_hat":
+        q, scale = _mine(learner, f"q_{fmt}"), _mine(learner, f"scale_{fmt}")
+        if not q or not scale:
+            return None
+        return (f"q_{fmt}", f"scale_{fmt}"), {f"{step_id}[{e}][{i}][{j}]": v * scale[(e,)]
+                                              for (e, i, j), v in q.items() if (e,) in scale}
+    if what == "error":
+        w_hat = _mine(learner, f"w_hat_{fmt}")
+        if not w_hat:
+            return None
+        return f"w_hat_{fmt}", {ref(e, i, j): W[e][i][j] - w_hat[(e + 1, i + 1, j + 1)]
+                                for e, i, j in entries if (e + 1, i + 1, j + 1) in w_hat}
+    error = _mine(learner, f"error_{fmt}")
+    if not error:
+        return None
+    top: dict = {}
+    for (e, *_), v in error.items():
+        top[e] = max(top.get(e, 0), abs(v))
+    return f"error_{fmt}", {f"{step_id}[{e}]": v for e, v in top.items()}

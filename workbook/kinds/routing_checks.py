@@ -193,8 +193,10 @@ def carried(sol, step_id, learner):
     """(source step, {ref: value}) of `step_id` computed from the learner's own source step: the
     router chain (powers from scores, row sums from powers, probabilities from both, weights from
     the probabilities, load from the routing table) and, in each expert, H from the copied rows of
-    X, ReLU(H) from H and the output rows from ReLU(H). None when the step is not one of these or
-    the learner's source is not filled in."""
+    X, ReLU(H) from H and the output rows from ReLU(H); expert choice's gates from the probabilities
+    at the key's token indices, the smallest capacity factor from the load, and the layer output
+    from the gate weights (or gates) and the expert outputs. None when the step is not one of these
+    or the learner's source is not filled in."""
     base = sol.spec.params.get("gate")
     b = {"softmax3": 3, "softmax2": 2, "softmax": None}.get(base)
     def numbers(grid):
@@ -251,7 +253,62 @@ def carried(sol, step_id, learner):
     if step_id == "load" and "routing" in sol.has:
         routing = _rows(_grid_of(learner, "routing"))
         return "routing", {f"load[{e}][1]": Fraction(sum(v is not None for v in r)) for e, r in routing.items()}
+    if step_id == "gating" and "token_index" in sol.has:
+        probs = _grid_of(learner, "probs")
+        if not numbers(probs) or not _bounded(probs.values()):
+            return None
+        return "probs", {f"gating[{e}][{j}]": probs[(int(t), e)]
+                         for e, row in enumerate(sol.step("token_index").exact, 1)
+                         for j, t in enumerate(row, 1) if (int(t), e) in probs}
+    if step_id == "min_capacity_factor" and "load" in sol.has and "topk" in sol.has:
+        load = _grid_of(learner, "load")
+        if not numbers(load) or not _bounded(load.values()):
+            return None
+        T, E, k = len(sol.step("topk").exact), len(sol.step("load").exact), len(sol.step("topk").exact[0])
+        return "load", {"min_capacity_factor[1][1]": Fraction(max(load.values())) * E / (k * T)}
+    if step_id == "output" and experts and "ffn_out" in sol.has:
+        return _output(sol, learner)
     return None
+
+
+_CARRIED_MAX = 10 ** 6  # a learner's number beyond this (or a denominator beyond it) is not followed
+
+
+def _bounded(values) -> bool:
+    return all(abs(v) <= _CARRIED_MAX and (isinstance(v, float) or v.denominator <= _CARRIED_MAX) for v in values)
+
+
+def _output(sol, learner):
+    """y_t = Σ the learner's gate weight (weights, or expert choice's gating) × the learner's output
+    row of that expert for t, over the key's (token, expert, slot) pairs; a token with a row of
+    the learner's missing is left out."""
+    outs = _grid_of(learner, "ffn_out")
+    if "token_index" in sol.has:
+        source = "gating"
+        gates = _grid_of(learner, "gating")
+        pairs = [(int(t), e, j, (e, j)) for e, row in enumerate(sol.step("token_index").exact, 1)
+                 for j, t in enumerate(row, 1)]
+    elif "weights" in sol.has and "topk" in sol.has:
+        source = "weights"
+        gates = _grid_of(learner, "weights")
+        lists = sol.step("served" if "served" in sol.has else "routing").exact
+        topk = sol.step("topk").exact
+        pairs = [(int(t), e, j, (int(t), [int(x) for x in topk[int(t) - 1]].index(e) + 1))
+                 for e, row in enumerate(lists, 1) for j, t in enumerate(row, 1)]
+    else:
+        return None
+    good = lambda v: isinstance(v, (Fraction, float)) and _bounded((v,))
+    d = len(sol.problem.X[0])
+    y = {t: [Fraction(0)] * d for t in range(1, len(sol.problem.X) + 1)}
+    for t, e, j, g in pairs:
+        row = [outs.get((e, j, i)) for i in range(1, d + 1)]
+        w = gates.get(g)
+        if t not in y or not good(w) or not all(good(v) for v in row):
+            y.pop(t, None)
+            continue
+        y[t] = [a + w * o for a, o in zip(y[t], row)]
+    out = {f"output[{t}][{i}]": v for t, row in y.items() for i, v in enumerate(row, 1)}
+    return ((source, "ffn_out"), out) if out else None
 
 
 def contract(sol) -> list[str]:
