@@ -9,7 +9,9 @@ softmax forgets a shift, the z-loss does not. Leaves out: routing with capacity 
 """
 
 import math
+import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import sympy
@@ -189,6 +191,79 @@ def layout(sol) -> list:
              blank_grid("L_z", "z_loss", [s("z_loss").exact], (), ("",), wide=3 if exact else True, full=exact)),
         ))]),
     ]
+
+
+# --- carried errors: the later steps worked from the learner's own numbers ---------------------
+
+_REF = re.compile(r"(\w+)\[(\d+)\]\[(\d+)\]")
+_MAX_CARRIED = 10 ** 9  # a box beyond this is a typo or a hostile file: not followed
+
+
+def _cells(learner: dict, step_id: str) -> dict | None:
+    """{(i, j): value} of one step's boxes (1-based); None when a box is empty, not a number, or
+    beyond any hand calculation (so nothing is worked from it)."""
+    out = {}
+    for ref, v in learner.items():
+        m = _REF.fullmatch(ref)
+        if m and m.group(1) == step_id:
+            if isinstance(v, bool) or not isinstance(v, (Fraction, float)):
+                return None
+            if isinstance(v, float) and not math.isfinite(v) or abs(v) > _MAX_CARRIED:
+                return None
+            out[(int(m.group(2)), int(m.group(3)))] = v
+    return out or None
+
+
+def _one_row(learner: dict, step_id: str, n: int) -> list | None:
+    """The n values of a one-row grid ('f[1][1]' ... 'f[1][n]'), every one filled, else None."""
+    cells = _cells(learner, step_id)
+    if cells is None or any((1, j) not in cells for j in range(1, n + 1)):
+        return None
+    return [cells[(1, j)] for j in range(1, n + 1)]
+
+
+def carried(sol, step_id: str, learner: dict):
+    """(source step(s), {ref: value}) of `step_id` worked from the learner's own earlier numbers:
+    the counts from their top-k, f from the counts, P̄ from P, f · P̄ from f and P̄, E · Σ f P̄
+    from the products, L_aux from E · Σ f P̄, L_z from the ln Σ exp values. None for any other step
+    (P and ln Σ exp are read from the given scores and table), or when a source box is empty or not
+    a number. Only sums and products: nothing here can explode, and a box beyond 10^9 is refused."""
+    T, E = len(sol.problem.S), len(sol.problem.S[0])
+    if step_id == "counts":
+        top = _cells(learner, "topk")
+        if top is None or not all(float(v).is_integer() and 1 <= v <= E for v in top.values()):
+            return None
+        rows: dict = {}
+        for (t, _), e in top.items():
+            rows.setdefault(t, set()).add(int(e))
+        return "topk", {f"counts[1][{e}]": Fraction(sum(e in r for r in rows.values())) for e in range(1, E + 1)}
+    if step_id == "f":
+        counts = _one_row(learner, "counts", E)
+        return None if counts is None else ("counts", {f"f[1][{e + 1}]": c / T for e, c in enumerate(counts)})
+    if step_id == "pbar":
+        P = _cells(learner, "probs")
+        if P is None or any((t, e) not in P for t in range(1, T + 1) for e in range(1, E + 1)):
+            return None
+        return "probs", {f"pbar[1][{e}]": sum(P[(t, e)] for t in range(1, T + 1)) / T for e in range(1, E + 1)}
+    if step_id == "f_pbar":
+        f, pbar = _one_row(learner, "f", E), _one_row(learner, "pbar", E)
+        if f is None or pbar is None:
+            return None
+        return ("f", "pbar"), {f"f_pbar[1][{e + 1}]": a * b for e, (a, b) in enumerate(zip(f, pbar))}
+    if step_id == "aux_unscaled":
+        products = _one_row(learner, "f_pbar", E)
+        return None if products is None else ("f_pbar", {"aux_unscaled[1][1]": E * sum(products)})
+    if step_id == "aux_loss":
+        unscaled = _one_row(learner, "aux_unscaled", 1)
+        if unscaled is None:
+            return None
+        return "aux_unscaled", {"aux_loss[1][1]": Fraction(int(ALPHA.p), int(ALPHA.q)) * unscaled[0]}
+    if step_id == "z_loss":
+        lse = _cells(learner, "lse")
+        if lse is None or any((t, 1) not in lse for t in range(1, T + 1)):
+            return None
+        return "lse", {"z_loss[1][1]": sum(lse[(t, 1)] ** 2 for t in range(1, T + 1)) / T}
+    return None
 
 
 def _f_as_counts(sol) -> dict:

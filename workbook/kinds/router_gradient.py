@@ -9,7 +9,9 @@ Leaves out: gradients into X and W_r (dL/dW_r = Σ_t dL/ds_t ⊗ x_t is one more
 """
 
 import math
+import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import sympy
@@ -190,6 +192,84 @@ def layout(sol) -> list:
             (blank_grid("dL/ds", "grad_s", s("grad_s").exact, tok, exp_, wide=2 if exact else True, full=exact),),
         ))]),
     ]
+
+
+# --- carried errors: the later steps worked from the learner's own numbers ---------------------
+
+_REF = re.compile(r"(\w+)\[(\d+)\]\[(\d+)\]")
+_MAX_CARRIED = 10 ** 9  # a box beyond this is a typo or a hostile file: not followed
+
+
+def _rows_of(learner: dict, step_id: str, width: int) -> dict:
+    """{t: [value of box 1 .. width]} of the tokens whose row of `step_id` is filled in with
+    numbers of sensible size (a row with an empty box, text, or a number beyond 10^9 is left out)."""
+    cells: dict = {}
+    for ref, v in learner.items():
+        m = _REF.fullmatch(ref)
+        if m and m.group(1) == step_id:
+            cells[(int(m.group(2)), int(m.group(3)))] = v
+    rows = {}
+    for t in {t for t, _ in cells}:
+        row = [cells.get((t, j)) for j in range(1, width + 1)]
+        if all(isinstance(v, (Fraction, float)) and not isinstance(v, bool) and math.isfinite(v)
+               and abs(v) <= _MAX_CARRIED for v in row):
+            rows[t] = row
+    return rows
+
+
+def _chosen(learner: dict, E: int, k: int) -> dict:
+    """{t: [0-based experts]} of the tokens whose top-k row holds k different indices 1..E."""
+    out = {}
+    for t, row in _rows_of(learner, "topk", k).items():
+        if all(float(v).is_integer() and 1 <= v <= E for v in row) and len(set(row)) == k:
+            out[t] = [int(v) - 1 for v in row]
+    return out
+
+
+def carried(sol, step_id: str, learner: dict):
+    """(source step(s), {ref: value}) of `step_id` worked from the learner's own earlier numbers:
+    the weights and dL/dw from their top-k (the given scores, δ and outputs of the experts they
+    chose), the weighted mean from w and dL/dw, dL/ds ÷ ln b from w, dL/dw, the mean and top-k, and
+    dL/ds from dL/ds ÷ ln b. None for any other step. The powers are of the given scores (0..3)
+    only, and the rest is sums and products of boxes of at most 10^9: nothing can explode."""
+    p, k = sol.problem, sol.spec["top_k"]
+    T, E = len(p.S), len(p.S[0])
+    b = GATE_BASE[sol.spec["gate"]]
+    if step_id in ("weights", "grad_w"):
+        out = {}
+        for t, row in _chosen(learner, E, k).items():
+            if not 1 <= t <= T:
+                continue
+            if step_id == "grad_w":
+                values = [Fraction(sum(int(a) * int(o) for a, o in zip(p.delta[t - 1], p.outputs[t - 1][e])))
+                          for e in row]
+            else:
+                low = min(p.S[t - 1][e] for e in row)
+                powers = [math.exp(p.S[t - 1][e] - low) if b == "e" else Fraction(b) ** int(p.S[t - 1][e] - low)
+                          for e in row]
+                values = [v / sum(powers) for v in powers]
+            out.update({f"{step_id}[{t}][{r + 1}]": v for r, v in enumerate(values)})
+        return "topk", out
+    if step_id == "mean_grad":
+        w, g = _rows_of(learner, "weights", k), _rows_of(learner, "grad_w", k)
+        return ("weights", "grad_w"), {f"mean_grad[{t}][1]": sum(a * c for a, c in zip(w[t], g[t]))
+                                       for t in w if t in g}
+    if step_id == "grad_s_scaled":
+        w, g = _rows_of(learner, "weights", k), _rows_of(learner, "grad_w", k)
+        mean, top = _rows_of(learner, "mean_grad", 1), _chosen(learner, E, k)
+        out = {}
+        for t in w:
+            if t in g and t in mean and t in top:
+                for e in range(E):
+                    r = top[t].index(e) if e in top[t] else None
+                    out[f"grad_s_scaled[{t}][{e + 1}]"] = (Fraction(0) if r is None
+                                                           else w[t][r] * (g[t][r] - mean[t][0]))
+        return ("mean_grad", "grad_w", "weights", "topk"), out
+    if step_id == "grad_s":
+        ln_b = Fraction(1) if b == "e" else math.log(b)
+        return "grad_s_scaled", {f"grad_s[{t}][{e + 1}]": ln_b * v
+                                 for t, row in _rows_of(learner, "grad_s_scaled", E).items() for e, v in enumerate(row)}
+    return None
 
 
 def _ln_b_left_out(sol) -> dict:
