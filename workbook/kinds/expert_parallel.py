@@ -18,6 +18,7 @@ from sympy import Integer, Rational
 from workbook.errors import GenerationError, SpecError
 from workbook.figures import load_bars
 from workbook.kinds.expert_parallel_working import working  # noqa: F401
+from workbook.kinds.own_numbers import one_row, one_value, own_grid, row as own_row, whole
 from workbook.layout import Board, Cell, Figure, Grid, answer_cell, answer_free, blank_grid, labels, ordinal
 from workbook.problem import Matrix, Step, as_matrix
 from workbook.spec import Param, top_k_below_experts
@@ -244,6 +245,62 @@ MISTAKES = (
     ("the all-to-all counted one way: the combine sends every output back", _combine_left_out),
     ("the load read by home device (rows), not by where the experts sit (columns)", _load_by_home),
 )
+
+
+def carried(sol, step_id: str, learner: dict):
+    """(source step(s), {ref: value}) of `step_id` worked from the learner's own earlier boxes: the
+    dispatch matrix from their devices of the pairs, the local and crossing pairs and the loads
+    from their dispatch matrix, the share and the all-to-all volume from their crossing pairs, the
+    mean from their loads, the imbalance from their loads and mean. None when a box it needs is
+    empty or not a sensible number (counts: whole numbers; devices: 1 to D)."""
+    spec, p = sol.spec, sol.problem
+    D, d, b = spec["devices"], spec["d_model"], spec["bytes"]
+    k, pairs = spec["top_k"], len(p.home) * spec["top_k"]
+
+    def count(v):
+        v = whole(v)
+        return v if v is not None and 0 <= v <= 10 * pairs else None
+
+    if step_id == "dispatch":
+        where = own_grid(learner, "destination")
+        matrix = [[0] * D for _ in range(D)]
+        for t, h in enumerate(p.home, 1):
+            targets = own_row(where, t, k, whole)
+            if targets is None or not all(1 <= v <= D for v in targets):
+                return None
+            for v in targets:
+                matrix[h - 1][v - 1] += 1
+        return "destination", {f"dispatch[{i + 1}][{j + 1}]": Fraction(matrix[i][j]) for i in range(D) for j in range(D)}
+    if step_id in ("local_pairs", "crossing_pairs", "load"):
+        grid = own_grid(learner, "dispatch")
+        M = [own_row(grid, i, D, count) for i in range(1, D + 1)]
+        if any(r is None for r in M):
+            return None
+        if step_id == "load":
+            return "dispatch", {f"load[1][{j + 1}]": Fraction(sum(r[j] for r in M)) for j in range(D)}
+        local = sum(M[i][i] for i in range(D))
+        value = local if step_id == "local_pairs" else sum(map(sum, M)) - local
+        return "dispatch", {f"{step_id}[1][1]": Fraction(value)}
+    if step_id in ("crossing_share", "all_to_all"):
+        c = count(one_value(learner, "crossing_pairs"))
+        if c is None:
+            return None
+        if step_id == "crossing_share":
+            return "crossing_pairs", {"crossing_share[1][1]": Fraction(c, pairs)}
+        one_way = (Fraction(c * d), Fraction(c * d * b))
+        rows = (one_way, one_way, tuple(2 * v for v in one_way))
+        return "crossing_pairs", {f"all_to_all[{i + 1}][{j + 1}]": v for i, r in enumerate(rows) for j, v in enumerate(r)}
+    if step_id in ("mean_load", "imbalance"):
+        load = one_row(learner, "load", D, count)
+        if load is None:
+            return None
+        if step_id == "mean_load":
+            return "load", {"mean_load[1][1]": Fraction(sum(load), D)}
+        mean = one_value(learner, "mean_load")
+        if mean is None or mean <= 0:
+            return None
+        return ("load", "mean_load"), {"imbalance[1][1]": max(load) / mean}
+    return None
 
 
 # --- the exercise's declaration (kinds/protocol.py) ------------------------------------------

@@ -17,6 +17,7 @@ import sympy
 from sympy import Rational
 
 from workbook.errors import GenerationError
+from workbook.kinds.shared_experts_carried import carried  # noqa: F401
 from workbook.kinds.shared_experts_working import working  # noqa: F401
 from workbook.layout import Board, Cell, Grid, answer_free, blank_grid, given_grid, labels, ordinal
 from workbook.numeric import well_separated_rows
