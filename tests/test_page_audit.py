@@ -71,3 +71,21 @@ def _headings_stay_with_their_boxes(sheet, pdf: bytes, what: str) -> None:
 
 def test_every_offered_size_is_audited_on_both_papers():
     assert {(paper, size) for _, paper, size in CASES} >= {(p, s) for p in ("a4", "letter") for s in (9,) + OTHER_SIZES}
+
+
+SOLUTIONS = [(name, paper, size) for name in NAMES for paper, size in (("a4", 9), ("letter", 12))]
+
+
+@pytest.mark.full_audit
+@pytest.mark.parametrize("name, paper, size", SOLUTIONS, ids=[f"{n}-{p}-{s}pt" for n, p, s in SOLUTIONS])
+def test_worked_solutions_pass_the_audit(name, paper, size):
+    """The third side (the key with the working under each step), at the default size on A4 and
+    the largest on Letter."""
+    from workbook.render_html import render_solutions
+    from workbook.render_pdf import single_pdf
+    from workbook.solutions import sections, worked
+
+    sol = plan_exam([preset(name)], 1, variants=1)[0].solutions[0][1]
+    sheet = dataclasses.replace(build_sheet(sol, paper), font_size=0.0 if size == 9 else float(size))
+    problems = audit(single_pdf(render_solutions(sheet, sections(sheet, worked(sol, sheet)))))
+    assert not problems, f"{name} {paper} {size} pt solutions ({sol.code}):\n" + "\n".join(problems[:8])
