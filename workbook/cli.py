@@ -520,7 +520,8 @@ def grade_cmd(exam_dir, answer_files, paper, force):
     gradebook is written all the same). Example: moe-workbook grade output/exam-1 answers/
     """
     from workbook.gradebook import answer_files as find_answers
-    from workbook.gradebook import gradebook_files, mark_class, read_manifest, replaced, with_record
+    from workbook.class_report import gradebook_files
+    from workbook.gradebook import mark_class, read_manifest, replaced, with_record
 
     students = _library(read_manifest, exam_dir)
     paths = _library(find_answers, answer_files)
