@@ -225,3 +225,20 @@ def test_check_names_multiplied_and_follows_the_carried_error(code, tmp_path):
     assert re.search(rf"why: z = s / \S+, t1, .*t4: {re.escape(MULTIPLIED)}", out), out
     assert re.search(r"why: 3\^\(z − row min\), t1, .*t4: follows from your z = s / \S+ \(Step 1\)", out), out
     assert re.search(r"why: P, t1, .*t4: follows from your 3\^\(z − row min\) \(Step 2\)", out), out
+
+
+def test_check_follows_a_slip_at_the_second_temperature_into_its_top_1(code, tmp_path):
+    """A power at τ′ written one too large in t1's row: its top-1 at τ′, worked from it, is a
+    carried error (the kind's carried follows top1_other), not a second slip."""
+    from fractions import Fraction
+
+    def slip(steps, inputs):
+        row = [Fraction(v) for v in steps["powers_other"][0]]
+        row[0] += 1
+        steps["powers_other"][0] = [str(v) for v in row]
+        steps["top1_other"][0] = str(max(row) / sum(row))
+
+    result = run("check", code, str(_answer_file(code, tmp_path, slip)))
+    assert result.exit_code == 1, result.output
+    assert re.search(r"why: 3\^\(s/τ′ − row min\), t1: none of the known mistakes", result.stdout), result.stdout
+    assert re.search(r"why: at τ′, t1: follows from your 3\^\(s/τ′ − row min\) \(Step 4\)", result.stdout), result.stdout

@@ -287,16 +287,29 @@ def _grid(learner: dict, step_id: str):
 
 def carried(sol, step_id: str, learner: dict):
     """Powers from the learner's z, row sums from their powers, probabilities from their powers
-    and row sums, top-1 from their probabilities. Bounded: a z that is not whole, or spread wider
+    and row sums, top-1 from their probabilities, top-1 at τ′ from their powers at τ′, the sharper
+    temperature from their two top-1 columns. Bounded: a row whose z is not whole, or spread wider
     than MAX_CARRIED_SPREAD, is not followed (a hostile answer file must not make 3^(10^30))."""
     if step_id == "powers":
         z = _grid(learner, "scaled")
-        if z is None or not all(isinstance(v, Fraction) and v.denominator == 1 for r in z.values() for v in r):
+        if z is None:
             return None
-        if any(max(r) - min(r) > MAX_CARRIED_SPREAD for r in z.values()):
+        rows = {i: r for i, r in z.items() if all(isinstance(v, Fraction) and v.denominator == 1 for v in r)
+                and max(r) - min(r) <= MAX_CARRIED_SPREAD}
+        return ("scaled", {f"powers[{i}][{j + 1}]": Fraction(BASE) ** int(v - min(r))
+                           for i, r in rows.items() for j, v in enumerate(r)}) if rows else None
+    if step_id == "top1_other":
+        powers = _grid(learner, "powers_other")
+        if powers is None:
             return None
-        return "scaled", {f"powers[{i}][{j + 1}]": Fraction(BASE) ** int(v - min(r))
-                          for i, r in z.items() for j, v in enumerate(r)}
+        return "powers_other", {f"top1_other[{i}][1]": max(r) / sum(r) for i, r in powers.items() if sum(r) != 0}
+    if step_id == "sharper":
+        here, there = _grid(learner, "top1"), _grid(learner, "top1_other")
+        if here is None or there is None:
+            return None
+        tau, other = temperatures(sol.spec)
+        sharper = tau if sum(r[0] for r in here.values()) > sum(r[0] for r in there.values()) else other
+        return ("top1", "top1_other"), {"sharper[1][1]": Fraction(str(sharper))}
     if step_id == "row_sum":
         powers = _grid(learner, "powers")
         return None if powers is None else ("powers", {f"row_sum[{i}][1]": sum(r) for i, r in powers.items()})
