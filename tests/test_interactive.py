@@ -106,11 +106,13 @@ def test_a_common_mistake_is_named(page, variant):
     fill(page, sheet, values)
     page.click("#check")
     step = next(s.number for s in sheet.sections if "weights" in s.instruction.lower() or "Renormalise" in s.instruction)
-    assert "not renormalised" in page.inner_text(f"#step-{step} .reason")
+    assert page.inner_text(f"#step-{step} .reason") == ("weight, t1, t2, t3 and t4: the top-k weights not "
+                                                        "renormalised over the chosen experts")
 
 
 def test_a_carried_error_is_marked_as_such(page, variant):
-    """One wrong score; the learner's powers follow from it: 'follows from your step 1'."""
+    """One wrong score; the learner's powers follow from it: t1's row follows from their S (Step 1),
+    in the words of `check`; the other rows are right, so not named."""
     sol, sheet, _ = variant
     scores = [list(r) for r in sol.step("scores").exact]
     scores[0][0] += 1
@@ -120,7 +122,33 @@ def test_a_carried_error_is_marked_as_such(page, variant):
         values.update({f"powers[{t + 1}][{e + 1}]": str(3 ** (v - low)) for e, v in enumerate(row)})
     fill(page, sheet, values)
     page.click("#check")
-    assert "follows from your step 1" in page.inner_text("#step-2 .reason")
+    assert page.inner_text("#step-2 .reason") == ("3^(s − row min), t1: follows from your S = X W_rᵀ (Step 1): "
+                                                  "a carried error, not a new one")
+
+
+
+def test_two_mistakes_in_two_rows_of_one_step_are_each_named(page, variant):
+    """Base e in t1's powers and a slip in t3's (the other rows right): each row is named with its
+    own cause, in the words `check` writes (diagnosis.Finding.text), and a row left empty is not."""
+    import math
+
+    from workbook.check import grade, groups
+
+    sol, sheet, _ = variant
+    values = {c.ref: typed(c.value) for c in blanks(sheet) if c.ref.startswith("scores")}
+    for t, row in enumerate(sol.step("scores").exact):
+        low = min(row)
+        values.update({f"powers[{t + 1}][{e + 1}]": f"{math.exp(v - low):.4f}" if t == 0 else str(3 ** (v - low))
+                       for e, v in enumerate(row)})
+    values["powers[3][1]"] = str(int(values["powers[3][1]"]) + 4)
+    fill(page, sheet, values)
+    page.click("#check")
+    text = page.inner_text("#step-2 .reason")
+    assert text == ("3^(s − row min), t1: e used where the sheet uses its base (3 or 2) · "
+                    "3^(s − row min), t3: none of the known mistakes gives these numbers: work it again"), text
+    answers = {"code": sol.code} | {g.key: [[values.get(c.ref, "") for c in row] for row in g.rows] for g in groups(sheet)}
+    step = next(s for s in grade(sol, sheet, answers).steps if s.number == 2)
+    assert text == " · ".join(f.text() for f in step.findings if f.step == "powers")  # as `check` says it
 
 
 def test_show_step_reveals_one_step(page, variant):
@@ -151,7 +179,7 @@ def test_weights_from_wrong_probabilities_are_a_carried_error(page, variant):
     fill(page, sheet, values)
     page.click("#check")
     step = next(s.number for s in sheet.sections if "Renormalise" in s.instruction)
-    assert "weights: follows from your step 3" in page.inner_text(f"#step-{step} .reason")
+    assert page.inner_text(f"#step-{step} .reason") == "weight, t1: follows from your P (Step 3): a carried error, not a new one"
 
 
 @pytest.mark.parametrize("name", [p.name for p in __import__("workbook.presets").presets.presets()])
@@ -194,7 +222,9 @@ def test_a_carried_error_inside_an_expert(page, variant):
     page.click("#check")
     step = next(s.number for s in sheet.sections if s.title == "Expert FFNs")
     text = page.inner_text(f"#step-{step} .reason")
-    assert f"ffn_hidden: follows from your step {step}" in text, text
+    assert "H, E1 row 1: follows from your [X_e 1] (Step 6): a carried error, not a new one" in text, text
+    assert "O, E1 row 1: follows from your [ReLU(H) 1] (Step 6)" in text, text
+    assert text.startswith("[X_e 1], E1 row 1: none of the known mistakes gives these numbers"), text  # the slip itself
 
 
 def test_absurd_input_is_wrong_not_carried(page, variant):
@@ -202,7 +232,8 @@ def test_absurd_input_is_wrong_not_carried(page, variant):
     sol, sheet, _ = variant
     fill(page, sheet, {"scores[1][1]": "1000", "powers[1][1]": "7", "probs[1][1]": "1/0"})
     page.click("#check")
-    assert "follows from" not in page.inner_text("#step-2 .reason")
+    assert page.inner_text("#step-2 .reason") == ("3^(s − row min), t1: none of the known mistakes gives these "
+                                                  "numbers: work it again")
     assert "wrong" in marks(page, sheet, "probs")["probs[1][1]"]
 
 
@@ -221,7 +252,8 @@ def test_an_exercise_s_own_mistake_is_named_in_the_page(browser, tmp_path):
     fill(page, sheet, {"flops_per_token[1][1]": "380"})
     page.click("#check")
     step = next(s.number for s in sheet.sections if any(c.ref.startswith("flops_per_token") for c in cells((s,))))
-    assert "FLOPs taken as the parameters: the 2" in page.inner_text(f"#step-{step} .reason")
+    text = page.inner_text(f"#step-{step} .reason")
+    assert "FLOPs taken as the parameters: the 2" in text and "none of the known mistakes" not in text, text
     page.close()
 
 

@@ -2,8 +2,12 @@
 
 It is the worksheet template with an input in each blank (templates/interactive.html extends
 worksheet.html), plus a script: "Check" marks each box right or wrong with the tolerance of
-`moe-workbook check` and says why a step is wrong (a carried error, or one of the common mistakes,
-whose numbers are computed here in Python by solving the problem the wrong way); "Show step"
+`moe-workbook check` and says why, row by row as `check` does (diagnosis.py), each row holding a
+box typed wrong is wrong: a carried error (the row right from the learner's own earlier numbers),
+one of the common mistakes (whose numbers are computed here in Python by solving the problem the
+wrong way), else none of them; rows with one cause are merged, in the sheet's words ('3^(s − row
+min), t1: e used where ...'). Unlike `check`, a row left empty is not explained, and a mistake
+is not tried on the learner's own earlier numbers; "Show step"
 fills in one step from the key; "Show working" shows the step's worked solution (solutions.py,
 checked against the key) under it; "Save my answers" downloads the answer file `check` and `grade`
 read (the code, the typed name, every box as typed). The key travels inside the page scrambled (XOR with a key made
@@ -18,6 +22,7 @@ from fractions import Fraction
 
 from workbook import __version__
 from workbook.check import groups, mistaken_cells
+from workbook.diagnosis import _Context
 from workbook.layout import cells, step_id_of
 from workbook.mistakes import made
 from workbook.kinds import part
@@ -46,8 +51,9 @@ def _typeable(cell) -> str:
 
 
 def key_data(sol, sheet) -> dict:
-    """Everything the page's script needs: each blank's value and shown text, its step, and the
-    numbers each common mistake would have put in a step's boxes."""
+    """Everything the page's script needs: each blank's value and shown text, its step, the
+    numbers each common mistake would have put in a step's boxes, and the sheet's words for a
+    row ({'powers[5]': 't5'}) and a step's grid ({'powers': '3^(s − row min)'})."""
     blanks = [c for c in cells(sheet.sections) if c.blank]
     numbers = {}
     for section in sheet.sections:
@@ -82,7 +88,10 @@ def key_data(sol, sheet) -> dict:
     # sheet's blanks, grid by grid, in the order the page has their inputs)
     count = iter(range(len(blanks)))
     tables = [{"key": g.key, "rows": [[next(count) for _ in row] for row in g.rows]} for g in groups(sheet)]
-    return {"code": sheet.code, "gate": sol.spec.params.get("gate", ""), "abs": ABS_TOL, "rel": REL_TOL,
+    # the sheet's words for a wrong row, as `check` writes them (diagnosis.py): each row's label
+    # ('t5', 'E1 row 2') and each step's grid name ('3^(s − row min)')
+    words = _Context(sol, sheet, {}, ABS_TOL, REL_TOL)
+    return {"code": sheet.code, "rows": words.label, "names": words.symbol, "gate": sol.spec.params.get("gate", ""), "abs": ABS_TOL, "rel": REL_TOL,
             "experts": experts, "working": working, "groups": tables,
             "renormalize": bool(sol.spec.params.get("renormalize", False)),
             "cells": [{"ref": c.ref, "sid": step_id_of(c.ref), "step": numbers[id(c)], "want": _number(expected(c)),
