@@ -34,7 +34,7 @@ def report_dict(sol, sheet, report: Report) -> dict:
         steps.append({
             "number": step.number, "title": step.title, "right": step.right, "total": step.total,
             "findings": [{"grid": f.symbol, "rows": list(f.rows), "row_refs": list(f.keys), "cause": f.cause or None,
-                          "carried_from": f.source or None, "own_numbers": f.own, "slip": f.slip, "text": f.text()}
+                          "carried_from": f.source or None, "own_numbers": f.own, "slip": f.slip, "empty": f.empty, "text": f.text()}
                          for f in step.findings],
             "boxes": [{"ref": c.ref, "where": words.get(c.ref, c.ref),
                        "file": {"table": c.key, "row": c.row, "box": c.col},

@@ -53,6 +53,8 @@ def findings(line: Line):
         for f in step["findings"]:
             if f["carried_from"]:
                 kind = "carried"
+            elif f.get("empty"):
+                kind = "empty"
             elif f["slip"]:
                 kind = "slips" if set(f["row_refs"]) & filled else "empty"
             else:

@@ -54,6 +54,7 @@ class Finding:
     symbol: str = ""          # the grid's name on the sheet: 'Σ'
     source_symbol: str = ""   # a carried error: the grid it follows from
     slip: bool = False        # no known mistake and no carried error gives these numbers
+    empty: bool = False       # the rows were left empty: nothing to explain
 
     @property
     def carried(self) -> bool:
@@ -67,6 +68,8 @@ class Finding:
         if self.carried:
             theirs = f"your {self.source_symbol} (Step {self.source})" if self.source_symbol else f"your Step {self.source}"
             return f"{where}: follows from {theirs}: a carried error, not a new one"
+        if self.empty:
+            return f"{where}: left empty"
         if self.slip:
             return f"{where}: none of the known mistakes gives these numbers: work {'it' if len(self.rows) == 1 else 'them'} again"
         return f"{where}: {self.cause}" + (" (on your own earlier numbers)" if self.own else "")
@@ -75,6 +78,8 @@ class Finding:
         """The step-id form: 'powers: follows from your step 1 (a carried error, not a new one)'."""
         if self.carried:
             return f"{self.step}: follows from your step {self.source} (a carried error, not a new one)"
+        if self.empty:
+            return f"{self.step}: left empty"
         if self.slip:
             return f"{self.step}: a slip (no known mistake)"
         return f"{self.step}: {self.cause}"
@@ -94,7 +99,7 @@ def diagnose(sol, sheet, learner: dict, wrong: list[str], abs_tol=ABS_TOL, rel_t
     for key in wrong_rows:
         step = step_id_of(key)
         finding = context.explain(step, key, wrong_rows)
-        merged = (finding.step, finding.cause, finding.source, finding.own, finding.slip)
+        merged = (finding.step, finding.cause, finding.source, finding.own, finding.slip, finding.empty)
         if merged in found:
             old = found[merged]
             finding = dataclasses.replace(old, rows=old.rows + finding.rows, keys=old.keys + finding.keys)
@@ -168,6 +173,8 @@ class _Context:
         number, title = self.section.get(step, (0, step))
         base = dict(step=step, number=number, title=title, rows=(self.label.get(key, key),), keys=(key,),
                     symbol=self.symbol.get(step, ""))
+        if all(self.learner.get(ref) is None for ref in self.boxes.get(key, ())):
+            return Finding(**base, empty=True)  # left empty: no cause to find
         source = self._carried(step, key)
         if source:
             return Finding(**base, source=self.section.get(source, (0, ""))[0], source_symbol=self.symbol.get(source, ""))
