@@ -19,6 +19,7 @@ from sympy import Integer, Rational
 from workbook.formatting import decimal2
 from workbook.kinds.sizing_configs import (BITS, UNIT, Experts, Model, attention_params, counting_rules, draw_experts,
                                            draw_model, expert_params, layer_sizes, mixtral)
+from workbook.kinds.sizing_carried import carried  # noqa: F401
 from workbook.kinds.sizing_working import working  # noqa: F401
 from workbook.layout import Board, Cell, Grid, answer_cell, answer_free
 from workbook.problem import Step
