@@ -119,8 +119,6 @@ def test_check_names_the_slip_once_and_the_kb_as_carried():
     assert not any(cause not in ("carried", "slip") for _, cause in found)
 
 
-@pytest.mark.xfail(strict=True, reason="diagnosis._carried refuses a row with a box that stays empty (None in the "
-                                       "carried values), and every place-value row has one on an edition 3 sheet")
 def test_check_names_every_later_big_number_as_carried():
     found = findings(small(), SLIP | CARRIED)
     later = ["layer_params", "layer_active", "dense_layer_params", "total_params", "active_params", "dense_params",

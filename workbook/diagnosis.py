@@ -212,7 +212,8 @@ class _Context:
             return ""
         sources, values = found
         sources = (sources,) if isinstance(sources, str) else sources
-        if not all(ref in values and values[ref] is not None for ref in self.boxes.get(key, ())):
+        boxes = self.boxes.get(key, ())  # a box the recomputed row leaves None stays empty (a number's leading boxes)
+        if not all(ref in values for ref in boxes) or all(values[ref] is None for ref in boxes):
             return ""
         if not self.holds(key, values):
             return ""
