@@ -2,7 +2,7 @@
 
 The line is the worked solution's (solutions.py) for that very box, or for the first box of its
 row when the working writes out one box per row. When the step's error is carried (the step is
-right given the learner's own earlier numbers, carried.py), the line is worked again with those
+right given the learner's own earlier numbers, diagnosis.py), the line is worked again with those
 numbers: the kind's working() run on the solution with the learner's earlier boxes in place of
 the key's, so the learner sees their own numbers go through the right operation. That line is not
 checked against the key (its numbers are the learner's); the key's line is.

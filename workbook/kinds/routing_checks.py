@@ -5,7 +5,7 @@ in the step's own shape} (or a list of such, when the mistake can go two ways), 
 learner making that mistake would; a mistake that cannot happen on a sheet (W untransposed when W
 is not square, capacity when there is none) returns {}. carried(): a step recomputed from the
 learner's own earlier numbers, so that check.py can say "follows from your step N".
-Leaves out: reading answers and grading (check.py, carried.py, mistakes.py).
+Leaves out: reading answers and grading (check.py, diagnosis.py, mistakes.py).
 """
 
 import re
