@@ -55,3 +55,21 @@ def pictures(pdf: bytes, folder, tag: str, dpi: int = 60) -> list[bytes]:
     path.write_bytes(pdf)
     subprocess.run(["pdftoppm", "-r", str(dpi), "-gray", str(path), str(folder / tag)], check=True)
     return [p.read_bytes() for p in sorted(folder.glob(f"{tag}-*.pgm"))]
+
+
+def learner_answers(sol, values: dict) -> dict:
+    """An answer file's tables: the key in every box, the learner's numbers where `values`
+    ({ref: value}) gives them; fractions as 'p/q', floats to 4 places as a learner writes them."""
+    from workbook.check import groups
+    from workbook.sheet import build_sheet
+    from workbook.values import expected
+
+    def text(v):
+        if v is None:
+            return ""
+        return round(v, 4) if isinstance(v, float) else str(v)
+
+    data = {"code": sol.code}
+    for g in groups(build_sheet(sol)):
+        data[g.key] = [[text(values[c.ref]) if c.ref in values else text(expected(c)) for c in row] for row in g.rows]
+    return data

@@ -8,37 +8,21 @@ import math
 from fractions import Fraction
 
 import pytest
+from conftest import learner_answers
 
-from workbook.check import grade, groups
+from workbook.check import grade
 from workbook.kinds import load_balance, router_gradient
 from workbook.presets import presets
 from workbook.sheet import build_sheet
 from workbook.solve import solve
-from workbook.values import expected
 
 
 def preset_sol(name, seed):
     return solve(next(p for p in presets() if p.name == name).spec(seed=seed))
 
 
-def _text(v):
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return round(v, 4)
-    return str(v)
-
-
-def answer_file(sol, values: dict) -> dict:
-    """The key everywhere, the learner's numbers where `values` gives them."""
-    data = {"code": sol.code}
-    for g in groups(build_sheet(sol)):
-        data[g.key] = [[_text(values[c.ref]) if c.ref in values else _text(expected(c)) for c in row] for row in g.rows]
-    return data
-
-
 def findings(sol, values) -> dict:
-    report = grade(sol, build_sheet(sol), answer_file(sol, values))
+    report = grade(sol, build_sheet(sol), learner_answers(sol, values))
     return {(f.step, "carried" if f.carried else f.cause or "slip"): f.rows for s in report.steps for f in s.findings}
 
 

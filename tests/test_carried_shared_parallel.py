@@ -6,13 +6,14 @@ The learners' numbers are worked out here by hand with plain fractions (no workb
 
 from fractions import Fraction as F
 
-from workbook.check import grade, groups
+from conftest import learner_answers
+
+from workbook.check import grade
 from workbook.kinds.expert_parallel import ParallelProblem, carried as parallel_carried
 from workbook.kinds.shared_experts import SharedProblem, carried as shared_carried
 from workbook.sheet import build_sheet
 from workbook.solve import solve
 from workbook.spec import make_spec
-from workbook.values import expected
 
 W_SHARED = ((1, 0), (0, 1))      # identity
 W_E1 = ((2, 0), (0, 0))          # keeps 2 x1
@@ -20,17 +21,9 @@ W_E2 = ((0, 0), (0, 2))          # keeps 2 x2
 W_E3 = ((1, 1), (1, 1))          # (x1 + x2, x1 + x2)
 
 
-def answer_file(sol, values: dict) -> dict:
-    """The key in every box, the learner's own numbers where `values` gives them."""
-    data = {"code": sol.code}
-    for g in groups(build_sheet(sol)):
-        data[g.key] = [[str(values[c.ref]) if c.ref in values else str(expected(c)) for c in row] for row in g.rows]
-    return data
-
-
 def findings(sol, values: dict) -> dict:
     """{(step, 'carried' / 'slip' / the mistake): the row refs} of check's findings."""
-    report = grade(sol, build_sheet(sol), answer_file(sol, values))
+    report = grade(sol, build_sheet(sol), learner_answers(sol, values))
     out = {}
     for s in report.steps:
         for f in s.findings:
@@ -67,7 +60,7 @@ def test_expert_parallel_slip_in_a_device_is_carried_to_the_end():
     assert set(found) == {("destination", "slip"), ("dispatch", "carried"), ("local_pairs", "carried"),
                           ("crossing_pairs", "carried"), ("crossing_share", "carried"), ("all_to_all", "carried"),
                           ("load", "carried"), ("imbalance", "carried")}
-    report = grade(sol, build_sheet(sol), answer_file(sol, mine))
+    report = grade(sol, build_sheet(sol), learner_answers(sol, mine))
     load = next(f for s in report.steps for f in s.findings if f.step == "load")
     assert load.carried and load.rows == ("load",)
 
@@ -85,7 +78,7 @@ def test_deepseekmoe_slip_in_a_probability_is_carried_to_h():
     found = findings(sol, mine)
     assert found == {("probs", "slip"): ("probs[1]",), ("gates", "carried"): ("gates[1]",),
                      ("routed_out", "carried"): ("routed_out[1]",), ("output", "carried"): ("output[1]",)}
-    report = grade(sol, build_sheet(sol), answer_file(sol, mine))
+    report = grade(sol, build_sheet(sol), learner_answers(sol, mine))
     h = next(f for s in report.steps for f in s.findings if f.step == "output")
     assert h.carried and h.rows == ("t1",)
 

@@ -9,9 +9,10 @@ import math
 from fractions import Fraction
 
 import pytest
+from conftest import learner_answers
 from click.testing import CliRunner
 
-from workbook.check import grade, groups
+from workbook.check import grade
 from workbook.cli import cli
 from workbook.code import decode
 from workbook.sheet import build_sheet
@@ -47,29 +48,13 @@ def learner_sheet(sol, slip_row=None, base_e_row=None, renormalise=True) -> dict
     return out
 
 
-def answer_file(sol, values: dict) -> dict:
-    sheet = build_sheet(sol)
-    data = {"code": sol.code}
-    for g in groups(sheet):
-        data[g.key] = [[_text(values[c.ref]) if c.ref in values else _text(expected(c)) for c in row] for row in g.rows]
-    return data
-
-
-def _text(v):
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return round(v, 4)
-    return str(v)
-
-
 @pytest.fixture(scope="module")
 def sol():
     return solve(decode(CODE))
 
 
 def findings(sol, values):
-    report = grade(sol, build_sheet(sol), answer_file(sol, values))
+    report = grade(sol, build_sheet(sol), learner_answers(sol, values))
     return {(f.step, f.cause or ("carried" if f.carried else "slip"), f.own): f.rows
             for s in report.steps for f in s.findings}
 
@@ -115,7 +100,7 @@ def test_a_fraction_is_an_exact_claim_and_a_decimal_is_judged_with_the_tolerance
 
 def test_check_speaks_the_sheet_s_words_and_its_json_reports_the_same(sol, tmp_path):
     values = learner_sheet(sol, slip_row=1, base_e_row=4, renormalise=False)
-    data = answer_file(sol, values)
+    data = learner_answers(sol, values)
     path = tmp_path / "mine.toml"
     path.write_text("\n".join(f'{k} = "{v}"' if k == "code" else f"{k} = {json.dumps(v, ensure_ascii=False)}"
                               for k, v in data.items()), encoding="utf-8")
