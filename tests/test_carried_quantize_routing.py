@@ -9,18 +9,12 @@ import sympy
 
 from workbook.check import grade, groups
 from workbook.kinds.quantize import QuantizeProblem, carried as quantize_carried
-from workbook.problem import Expert, Problem
+from workbook.problem import Problem
 from workbook.sheet import build_sheet
 from workbook.solve import solve
 from workbook.spec import make_spec
 
-X = ((1, 0), (0, 1))
-W_ROUTER = ((2, 0), (1, 1), (0, -1))
-EXPERTS = (
-    Expert(W1=((1,), (0,)), b1=(0,), W2=((1, 2),), b2=(0, 0)),
-    Expert(W1=((0,), (1,)), b1=(-1,), W2=((1, 0),), b2=(0, 1)),
-    Expert(W1=((0,), (-1,)), b1=(0,), W2=((1, 1),), b2=(0, 0)),
-)
+from test_check import EXPERTS, W_ROUTER, X  # test_check's hand-worked router and experts
 
 
 def _plain(v):
