@@ -1,4 +1,4 @@
-"""Find the templates/ and exercises/ folders, installed or in a checkout.
+"""Find the templates/, exercises/ and models/ folders, installed or in a checkout.
 
 A wheel carries them inside the package (hatchling force-include); an editable install or a
 checkout has them at the repository root. Leaves out: reading the files themselves.

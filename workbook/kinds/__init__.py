@@ -27,6 +27,7 @@ BUILTIN = {
     "quantize": "workbook.kinds.quantize",
     "router-gradient": "workbook.kinds.router_gradient",
     "shared-experts": "workbook.kinds.shared_experts",
+    "model-sizing": "workbook.kinds.model_sizing",
 }
 GROUP = "moe_workbook.kinds"
 REQUIRED = ("PARAMS", "TITLE", "generate", "steps", "forward", "title", "conventions", "hand_work", "layout")

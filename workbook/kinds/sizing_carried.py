@@ -26,11 +26,13 @@ from workbook.kinds.sizing_configs import BITS, UNIT, Model
 MAX_CARRIED = 10 ** 15  # a number beyond this is no hand calculation of this sheet: not followed
 
 
-def _widths(sol) -> dict:
-    """{(step id, row): number of boxes} of the sheet's place-value rows."""
-    from workbook.kinds.sizing import layout
+def _widths(sol, layout=None) -> dict:
+    """{(step id, row): number of boxes} of the sheet's place-value rows (sizing's layout, or the
+    kind's `layout` given: model-sizing's rows are the same)."""
+    from workbook.kinds import sizing
     from workbook.layout import Grid
 
+    layout = layout or sizing.layout
     out: dict = {}
     for _, _, boards in layout(sol):
         for board in boards:
