@@ -336,8 +336,8 @@ MAX_EXPERTS = 8
 
 def check(v: dict) -> None:
     """At most 8 experts; some group dropped; k experts in the kept groups; V2 and device: k above
-    topk_group (else the plain top-k already lies in the kept groups); d_model and bytes only for
-    the device variant."""
+    topk_group (else the plain top-k already lies in the kept groups); device: k at most 3;
+    d_model and bytes only for the device variant."""
     G, size, keep, k, variant = v["groups"], v["group_size"], v["topk_group"], v["top_k"], v["variant"]
     if G * size > MAX_EXPERTS:
         raise SpecError(f"groups × group-size = {G * size} experts: at most {MAX_EXPERTS} fit a page")
@@ -349,5 +349,8 @@ def check(v: dict) -> None:
     if variant != "v3" and k <= keep:
         raise SpecError(f"with variant {variant}, top-k ({k}) must be above topk-group ({keep}): a group scored by "
                         "its best affinity would always keep the plain top-k")
+    if variant == "device" and k > 3:
+        raise SpecError(f"with variant device, top-k ({k}) must be at most 3: the plain top-k and the next expert "
+                        "must all differ, and scores -2..2 give 5 values")
     if variant != "device" and (v["d_model"], v["bytes"]) != (5120, 2):
         raise SpecError("d-model and bytes are for variant device only (the all-to-all volume)")
