@@ -7,6 +7,7 @@ the answers (edition 3's answer-free worksheet). Leaves out: the arithmetic (mic
 the worked solution (microscaling_working.py).
 """
 
+from dataclasses import replace
 from fractions import Fraction
 
 from sympy import Rational
@@ -103,6 +104,19 @@ _ROWS = {"mxfp4": (("scaled", "V / X"), ("q", "q (FP4)"), ("w_hat", "ŵ = q · X
 _SPACING = ((1, "0.125"), (2, "0.25"), (4, "0.5"), (8, "1"), (16, "2"), (32, "4"), (64, "8"), (128, "16"), (256, "32"))
 
 
+def _real(f) -> str:
+    """'32'; '128 × 128 = 16,384'."""
+    return f.real_label if f.real_label == str(f.real_block) else f"{f.real_label} = {f.real_block:,}"
+
+
+def _per_expert(model) -> str:
+    """'3 × 7168 × 2048'; '(2880 × 5760 + 2880 × 2880)'."""
+    shapes = [f"{r} × {c}" for r, c in model.matrices]
+    if len(set(shapes)) == 1:
+        return f"{len(shapes)} × {shapes[0]}" if len(shapes) > 1 else shapes[0]
+    return "(" + " + ".join(shapes) + ")"
+
+
 def layout(sol) -> list:
     p, s, spec, f = sol.problem, sol.step, sol.spec, _fmt(sol.spec)
     fmt, B, n = spec["format"], spec["blocks"], spec["values"]
@@ -137,17 +151,17 @@ def layout(sol) -> list:
 
     bits = s("bits").exact
     sections.append(("Memory per parameter, with the scale",
-                     s("bits").instruction + f" The sheet's block holds {n} values; a real one {f.real_label}.",
+                     s("bits").instruction + f" The sheet's block holds {n} values; a real one {_real(f)}.",
                      [Board(((Grid("bits per parameter", ((answer(bits[0], "bits[1]"), answer(bits[1], "bits[2]")),),
                                    (), (f"{n} values", f.real_label)),),))]))
     gb = s("model_gb").exact
     heads = ("values", "scales", "in all", "bf16")
     sections.append((f"{f.model.name}'s expert weights in {f.name}",
-                     f"{f.model.layers} layers × {f.model.experts} experts × "
-                     + " + ".join(f"{r} × {c}" for r, c in f.model.matrices)
-                     + f" = {f.model.parameters:,} weights in {f.name}, one {f.scale_bits}-bit scale per {f.real_label} "
-                     f"block: the values' GB, the scales' GB, both together, and the same weights in bf16 (16 bits). "
+                     f"{f.model.layers} layers × {f.model.experts} experts × {_per_expert(f.model)}"
+                     + f" = {f.model.parameters:,} weights in {f.name}, one {f.scale_bits}-bit scale per block of "
+                     f"{f.real_label}: the values' GB, the scales' GB, both together, and the same weights in bf16 (16 bits). "
                      + s("model_gb").instruction,
-                     [Board(((Grid("GB", (tuple(answer(v, f"model_gb[{j + 1}]", approx=True) for j, v in enumerate(gb)),),
+                     [Board(((Grid("GB", (tuple(replace(answer(v, f"model_gb[{j + 1}]", approx=True), wide=2)
+                                          for j, v in enumerate(gb)),),
                                    (), heads),),))]))
     return sections

@@ -100,9 +100,14 @@ def working(sol) -> list[Working]:
                                         [f"scaled{cell}"]))
             if not mx:
                 low, high = ex("lower")[b][j], ex("upper")[b][j]
-                rows["lower"].append(claim(f"{at}: {_spacing(y)}: below y = {_d(y)} lies {_d(low)}", low,
-                                           [f"lower{cell}"]))
-                rows["upper"].append(claim(f"{at}: above y = {_d(y)} lies {_d(high)}", high, [f"upper{cell}"]))
+                if low == high:
+                    rows["lower"].append(claim(f"{at}: y = {_d(y)} is itself an E4M3 value: below it, {_d(low)}",
+                                               low, [f"lower{cell}"]))
+                    rows["upper"].append(claim(f"{at}: and above it, {_d(high)}", high, [f"upper{cell}"]))
+                else:
+                    rows["lower"].append(claim(f"{at}: {_spacing(y)}: below y = {_d(y)} lies {_d(low)}", low,
+                                               [f"lower{cell}"]))
+                    rows["upper"].append(claim(f"{at}: above y = {_d(y)} lies {_d(high)}", high, [f"upper{cell}"]))
             rows["q"].append(claim(f"{at}: q = nearest to {_d(y)} = {_d(q)}", q, [f"q{cell}"]))
             why = _why(_fr(y), grid, mx)
             if why:
