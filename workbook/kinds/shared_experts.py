@@ -260,15 +260,18 @@ def conventions(sol) -> tuple[str, ...]:
              "h_t = x_t + Σ_(shared i) FFN_i(x_t) + Σ_(routed i selected) g_ti FFN_i(x_t): shared experts are always "
              "on with weight 1 (DeepSeekMoE, arXiv 2401.06066); x_t is the residual."]
     if v3:
-        lines += ["DeepSeek-V3: affinity s = sigmoid with base 3, s = 3^score / (3^score + 1) (the by-hand stand-in "
-                  "for e).",
+        lines += ["The routing of DeepSeek-V3 (1 shared + top-8 of 256 routed experts; its selection is also "
+                  "group-limited, 4 of 8 groups kept: the group-routing sheets). Affinity s = sigmoid with base 3, "
+                  "s = 3^score / (3^score + 1) (the by-hand stand-in for e).",
                   "Selection by s + b (the bias is used for selection only); weights = the selected s renormalised, "
                   "times routed_scaling_factor 2.5.",
                   "Auxiliary-loss-free balancing: after the batch, b_i <- b_i + γ · sign(mean load − load_i) with "
                   "γ = 0.1 (the usual reading of the V3 paper; it gives no formula); sign(0) = 0."]
     else:
-        lines += ["DeepSeekMoE / V2: g = softmax with base 3 over the routed experts (the by-hand stand-in for e), "
-                  "kept for the top-K_r and 0 for the rest; not renormalised."]
+        lines += ["The routing of DeepSeekMoE 16B and DeepSeek-V2-Lite (2 shared + top-6 of 64 routed, scaling factor "
+                  "1): g = softmax with base 3 over the routed experts (the by-hand stand-in for e), kept for the "
+                  "top-K_r and 0 for the rest; not renormalised. DeepSeek-V2 multiplies g by 16 (routed_scaling_factor) "
+                  "and selects group-limited (the group-routing sheets)."]
     lines.append("Answers: exact fractions; decimals rounded half up to 2 places.")
     return tuple(lines)
 
