@@ -192,6 +192,24 @@ def _cost() -> list[Count]:
                     refs=((b, "total"),), divisor=8 * GB, section=_COST) for b in BITS)]
 
 
+def _norms(d) -> Count:
+    return Count("norms", "norms", "2 · d", "Two RMSNorm weights per layer (before attention, before the experts).",
+                 ((2, d),), section=_PARTS)
+
+
+def _moe_layers(E, k, shared=False) -> list[Count]:
+    """A MoE layer as stored (all E experts) and as one token uses it (its top-k), with the shared
+    experts, which take every token, in both."""
+    extra, words = (((1, "shared"),), " + shared") if shared else ((), "")
+    parts = ((1, "attention"),) + extra + ((1, "router"), (1, "norms"))
+    return [Count("moe_layer", "MoE layer, stored", f"attention + E · expert{words} + router + norms",
+                  "A MoE layer stores all E routed experts" + (" and the shared ones." if shared else "."),
+                  refs=parts + ((E, "expert"),), section=_LAYERS),
+            Count("moe_used", "MoE layer, used", f"attention + k · expert{words} + router + norms",
+                  "A token runs its top-k routed experts only" + (", and every shared expert." if shared else "."),
+                  refs=parts + ((k, "expert"),), section=_LAYERS)]
+
+
 def _mixtral(m: Published) -> list[Count]:
     d, V, L = m["hidden_size"], m["vocab_size"], m["num_hidden_layers"]
     E, k, h = m["num_local_experts"], m["num_experts_per_tok"], m["intermediate_size"]
@@ -199,14 +217,7 @@ def _mixtral(m: Published) -> list[Count]:
             _swiglu("expert", "one expert", d, h, "One SwiGLU expert: W1 and W3 are d × h, W2 is h × d, no biases."),
             Count("router", "router", "E · d", "The router: one row of d weights per expert, no bias.", ((E, d),),
                   section=_PARTS),
-            Count("norms", "norms", "2 · d", "Two RMSNorm weights per layer (before attention, before the experts).",
-                  ((2, d),), section=_PARTS),
-            Count("moe_layer", "MoE layer, stored", "attention + E · expert + router + norms",
-                  "A MoE layer stores all E experts.", refs=((1, "attention"), (E, "expert"), (1, "router"), (1, "norms")),
-                  section=_LAYERS),
-            Count("moe_used", "MoE layer, used", "attention + k · expert + router + norms",
-                  "A token runs its top-k experts only.", refs=((1, "attention"), (k, "expert"), (1, "router"), (1, "norms")),
-                  section=_LAYERS),
+            _norms(d), *_moe_layers(E, k),
             *_whole(m, [("moe_layer", "moe_used", L, "L")], _outside(V, d)),
             *_published(m), *_cost()]
 
@@ -230,13 +241,7 @@ def _deepseek(m: Published) -> list[Count]:
             Count("router", "router", "E · d", "The router: one row of d weights per routed expert"
                   + (" (V3's bias b is a buffer set by the balancing rule, not a trained weight: not counted)."
                      if m.key == "deepseek-v3" else "."), ((E, d),), section=_PARTS),
-            Count("norms", "norms", "2 · d", "Two RMSNorm weights per layer.", ((2, d),), section=_PARTS),
-            Count("moe_layer", "MoE layer, stored", "attention + E · expert + shared + router + norms",
-                  "A MoE layer stores all E routed experts and the shared ones.",
-                  refs=((1, "attention"), (E, "expert"), (1, "shared"), (1, "router"), (1, "norms")), section=_LAYERS),
-            Count("moe_used", "MoE layer, used", "attention + k · expert + shared + router + norms",
-                  "A token runs its top-k routed experts and every shared expert.",
-                  refs=((1, "attention"), (k, "expert"), (1, "shared"), (1, "router"), (1, "norms")), section=_LAYERS),
+            _norms(d), *_moe_layers(E, k, shared=True),
             Count("dense_layer", "dense layer", "attention + dense FFN + norms",
                   "A dense layer has no router: every token uses all of it.",
                   refs=((1, "attention"), (1, "dense_ffn"), (1, "norms")), section=_LAYERS)]
@@ -264,21 +269,13 @@ def _qwen(m: Published) -> list[Count]:
     plan = [_gqa(m, bias_qkv=m.get("qkv_bias", False), qk_norm=m.family == "qwen3_moe"),
             _swiglu("expert", "one routed expert", d, h, "One routed expert: a narrow SwiGLU FFN of width h_moe.",
                     rule="3 · d · h_moe")]
-    parts = [(1, "attention"), (1, "router"), (1, "norms")]
     if shared:
         plan.append(Count("shared", "shared expert + gate", "3 · d · h_s + d",
                           "One wide shared expert (width h_s) takes every token, scaled by its own sigmoid gate (d weights).",
                           ((3, d, shared), (d,)), section=_PARTS))
-        parts.append((1, "shared"))
     plan += [Count("router", "router", "E · d", "The router: one row of d weights per routed expert, no bias.",
                    ((E, d),), section=_PARTS),
-             Count("norms", "norms", "2 · d", "Two RMSNorm weights per layer.", ((2, d),), section=_PARTS),
-             Count("moe_layer", "MoE layer, stored", "attention + E · expert" + (" + shared" if shared else "")
-                   + " + router + norms", "A MoE layer stores all E experts.", refs=tuple(parts) + ((E, "expert"),),
-                   section=_LAYERS),
-             Count("moe_used", "MoE layer, used", "attention + k · expert" + (" + shared" if shared else "")
-                   + " + router + norms", "A token runs its top-k experts" + (" and the shared one." if shared else "."),
-                   refs=tuple(parts) + ((k, "expert"),), section=_LAYERS)]
+             _norms(d), *_moe_layers(E, k, shared=bool(shared))]
     return plan + _whole(m, [("moe_layer", "moe_used", L, "L")], _outside(V, d)) + _published(m) + _cost()
 
 
@@ -291,13 +288,7 @@ def _gpt_oss(m: Published) -> list[Count]:
                   ((3, d, h), (2, h), (d,)), section=_PARTS),
             Count("router", "router", "E · d + E", "The router: E × d weights and a bias of E.", ((E, d), (E,)),
                   section=_PARTS),
-            Count("norms", "norms", "2 · d", "Two RMSNorm weights per layer.", ((2, d),), section=_PARTS),
-            Count("moe_layer", "MoE layer, stored", "attention + E · expert + router + norms",
-                  "A MoE layer stores all E experts.", refs=((1, "attention"), (E, "expert"), (1, "router"), (1, "norms")),
-                  section=_LAYERS),
-            Count("moe_used", "MoE layer, used", "attention + k · expert + router + norms",
-                  "A token runs its top-k experts only.", refs=((1, "attention"), (k, "expert"), (1, "router"), (1, "norms")),
-                  section=_LAYERS),
+            _norms(d), *_moe_layers(E, k),
             *_whole(m, [("moe_layer", "moe_used", L, "L")], _outside(V, d), extra=_as_published(m)),
             *_published(m), *_cost()]
 
