@@ -80,8 +80,12 @@ def check_contract(sol) -> None:
     thousandths); the teaching moments: a tie that half to even decides against away from zero,
     both signs, MXFP4 a clamp from 7 or more and a value between 4 and 6 (not 5), FP8 whole scaled
     values with a block's largest at ±448 and one above 256 rounding away from zero."""
-    spec, ex = sol.spec, lambda i: [[_f(v) for v in row] if isinstance(row, tuple) else _f(row)
-                                     for row in sol.step(i).exact]
+    spec = sol.spec
+
+    def ex(step_id):  # a per-block step (one box per block, in a column) as one value per block
+        rows = [[_f(v) for v in row] if isinstance(row, tuple) else _f(row) for row in sol.step(step_id).exact]
+        return [row[0] for row in rows] if step_id in ("amax", "exponent", "scale", "e8m0") else rows
+
     mx, table = spec["format"] == "mxfp4", TABLE[spec["format"]]
     V = sol.problem.values()
     assert len(V) == spec["blocks"] and all(len(row) == spec["values"] for row in V), sol.code
@@ -199,7 +203,9 @@ def fp8_by_hand():
 
 
 def _ex(sol, step_id):
-    return sol.step(step_id).exact
+    """A step's exact values; a per-block one (a column of one box per block) flat."""
+    exact = sol.step(step_id).exact
+    return tuple(row[0] for row in exact) if step_id in ("amax", "exponent", "scale", "e8m0") else exact
 
 
 def test_mxfp4_by_hand():
@@ -245,7 +251,9 @@ def answers_with(sol, changes: dict) -> dict:
 def _refs(step_id: str, values) -> dict:
     out = {}
     for i, v in enumerate(values):
-        if isinstance(v, tuple):
+        if isinstance(v, tuple) and len(v) == 1 and step_id in ("amax", "exponent", "scale", "e8m0"):
+            out[f"{step_id}[{i + 1}][1]"] = v[0]
+        elif isinstance(v, tuple):
             out |= {f"{step_id}[{i + 1}][{j + 1}]": w for j, w in enumerate(v)}
         else:
             out[f"{step_id}[{i + 1}]"] = v
@@ -260,7 +268,7 @@ def test_every_mistake_differs_from_the_key_and_is_named(sol):
         found = mistake(sol)
         for wrong in (found if isinstance(found, list) else [found]):
             for step_id, values in wrong.items():
-                assert values != _ex(sol, step_id), (name, step_id)
+                assert values != sol.step(step_id).exact, (name, step_id)
                 report = grade(sol, build_sheet(sol), answers_with(sol, _refs(step_id, values)))
                 reasons = " | ".join(r for s in report.steps for r in s.reasons)
                 assert name in reasons, (name, step_id, reasons)
@@ -287,13 +295,13 @@ def test_a_wrong_fp8_scale_is_carried_into_the_rounding():
     key's ŵ and errors again: a scale off by a power of two moves every y by whole binades, so the
     codes halve and ŵ comes out right."""
     sol = fp8_by_hand()
-    changes = {"scale[1]": F(1, 250)} | _refs("scaled", ((224, F(-136), F(307, 2), F(17, 2)),))
+    changes = {"scale[1][1]": F(1, 250)} | _refs("scaled", ((224, F(-136), F(307, 2), F(17, 2)),))
     changes |= _refs("lower", ((224, -144, 144, 8),)) | _refs("upper", ((224, -128, 160, 9),))
     changes |= _refs("q", ((224, -128, 160, 8),))
     changes |= _refs("w_hat", ((F(896, 1000), F(-512, 1000), F(640, 1000), F(32, 1000)),))
     changes |= _refs("error", ((0, F(-32, 1000), F(-26, 1000), F(2, 1000)),))
     found = findings(sol, changes)
-    assert found["scale"].slip
+    assert found["scale[1]"].slip
     for row in ("scaled[1]", "lower[1]", "upper[1]", "q[1]"):
         assert found[row].carried, (row, found[row].text())
     assert "w_hat[1]" not in found and "error[1]" not in found
@@ -304,23 +312,25 @@ def test_a_wrong_mxfp4_exponent_is_carried_into_the_scale_and_the_codes():
     0.375); q = (4 (3.5 a tie between 3 and 4: the even 4), −1 (1.25 a tie: 1), 2, 0.5 (0.375
     nearer 0.5)); ŵ = q · 1; error = (−0.5, −0.25, 0.25, −0.125)."""
     sol = mxfp4_by_hand()
-    changes = {"exponent[1]": 2, "scale[1]": 1, "e8m0[1]": 127}
+    changes = {"exponent[1][1]": 2, "scale[1][1]": 1, "e8m0[1][1]": 127}
     changes |= _refs("scaled", ((F(7, 2), F(-5, 4), F(9, 4), F(3, 8)),))
     changes |= _refs("q", ((4, -1, 2, F(1, 2)),)) | _refs("w_hat", ((4, -1, 2, F(1, 2)),))
     changes |= _refs("error", ((F(-1, 2), F(-1, 4), F(1, 4), F(-1, 8)),))
     found = findings(sol, changes)
-    assert not found["exponent"].carried
-    for row in ("scale", "e8m0", "scaled[1]", "q[1]", "w_hat[1]"):
+    assert not found["exponent[1]"].carried
+    for row in ("scale[1]", "e8m0[1]", "scaled[1]", "q[1]", "w_hat[1]"):
         assert found[row].carried, (row, found[row].text())
 
 
 def test_carried_refuses_what_it_cannot_follow():
     sol = fp8_by_hand()
-    assert carried(sol, "scaled", {"scale[1]": F(0)}) is None
-    assert carried(sol, "scaled", {"scale[1]": "a half"}) is None
-    assert carried(sol, "scale", {"amax[1]": F(10) ** 30}) is None
+    assert carried(sol, "scaled", {"scale[1][1]": F(0)}) is None
+    assert carried(sol, "scaled", {"scale[1][1]": "a half"}) is None
+    assert carried(sol, "scale", {"amax[1][1]": F(10) ** 30}) is None
+    assert carried(sol, "q", {"scaled[1]": F(3)}) is None  # a box with one index: not this sheet's
     assert carried(sol, "bits", {}) is None
-    assert carried(mxfp4_by_hand(), "scale", {"exponent[1]": F(1, 2)}) is None
+    assert carried(mxfp4_by_hand(), "scale", {"exponent[1][1]": F(1, 2)}) is None
+    assert carried(sol, "scale", {"amax[1][1]": F(896, 1000)}) == ("amax", {"scale[1][1]": F(1, 500)})
 
 
 # --- the worksheet ------------------------------------------------------------------------------

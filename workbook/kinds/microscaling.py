@@ -219,6 +219,7 @@ FP8_TEXT = TEXT | {
     "w_hat": ("Dequantised", "ŵ = q · s."),
     "error": ("Error", "error = w − ŵ."),
 }
+PER_BLOCK = ("amax", "exponent", "scale", "e8m0")
 ORDER = {"mxfp4": ("amax", "exponent", "scale", "e8m0", "scaled", "q", "w_hat", "error", "bits", "model_gb"),
          "fp8-e4m3": ("amax", "scale", "scaled", "lower", "upper", "q", "w_hat", "error", "bits", "model_gb")}
 
@@ -229,6 +230,8 @@ def steps(spec, problem: MicroscalingProblem):
     for step_id in ORDER[spec["format"]]:
         value = exact[step_id]
         shaped = _rows(value) if isinstance(value[0], list) else _flat(Fraction(v) for v in value)
+        if step_id in PER_BLOCK:  # one box per block, in a column: its row is the block's (check's rows)
+            shaped = tuple((v,) for v in shaped)
         yield Step(step_id, *text[step_id], shaped)
 
 
@@ -287,9 +290,8 @@ def contract(sol) -> list[str]:
     broken = []
     if len(set(ex["scale"])) != len(V):
         broken.append("two blocks share a scale")
-    if not all(v.denominator in (1, 2, 4, 8, 1000, 500, 250, 200, 125, 100, 50, 40, 25, 20, 10, 5)
-               for row in V for v in row) or not all(v * UNIT[fmt] % 1 == 0 for row in V for v in row):
-        broken.append("a value that is not a short exact decimal")
+    if not all((v * UNIT[fmt]).denominator == 1 for row in V for v in row):
+        broken.append("a value that is not a whole number of eighths (MXFP4) or thousandths (FP8)")
     scaled = [y for row in ex["scaled"] for y in row]
     grid = E2M1 if fmt == "mxfp4" else E4M3
     ties = [y for y in scaled if nearest(y, grid) != nearest(y, grid, "away")]
@@ -317,7 +319,14 @@ def contract(sol) -> list[str]:
 # --- named mistakes ---------------------------------------------------------------------------
 
 def _exact_of(sol, step_id: str):
-    return sol.step(step_id).exact
+    """A step's values; a per-block step's as one flat tuple."""
+    exact = sol.step(step_id).exact
+    return tuple(row[0] for row in exact) if step_id in PER_BLOCK else exact
+
+
+def _column(values) -> tuple:
+    """A per-block step's shape: one box per block, (1, 2) -> ((1,), (2,))."""
+    return tuple((v,) for v in values)
 
 
 def _q_mistake(sol, rule) -> list[dict]:
@@ -364,28 +373,28 @@ def _ceil_log2(sol):
     k = tuple(Integer(ceil_log2(Fraction(int(a.p), int(a.q)))) for a in _exact_of(sol, "amax"))
     if k == _exact_of(sol, "exponent"):
         return []
-    return [{"exponent": k}, {"scale": tuple(Integer(2) ** (e - 2) for e in k)}]
+    return [{"exponent": _column(k)}, {"scale": _column(Integer(2) ** (e - 2) for e in k)}]
 
 
 def _without_minus_two(sol):
     """MXFP4: X = 2^⌊log2 amax⌋, the largest E2M1 exponent (2) not taken off."""
     if sol.spec["format"] != "mxfp4":
         return []
-    return [{"scale": tuple(Integer(2) ** e for e in _exact_of(sol, "exponent"))}]
+    return [{"scale": _column(Integer(2) ** e for e in _exact_of(sol, "exponent"))}]
 
 
 def _no_bias(sol):
     """MXFP4: the E8M0 byte without its bias 127 (the exponent of X itself)."""
     if sol.spec["format"] != "mxfp4":
         return []
-    return [{"e8m0": tuple(e - 2 for e in _exact_of(sol, "exponent"))}]
+    return [{"e8m0": _column(e - 2 for e in _exact_of(sol, "exponent"))}]
 
 
 def _no_448(sol):
     """FP8: s = amax instead of amax / 448 (the division by 448 forgotten)."""
     if sol.spec["format"] == "mxfp4":
         return []
-    return [{"scale": _exact_of(sol, "amax")}]
+    return [{"scale": _column(_exact_of(sol, "amax"))}]
 
 
 def _multiplied(sol):

@@ -37,9 +37,14 @@ def _boxes(learner: dict, step_id: str) -> dict:
 
 
 def _per_block(learner: dict, step_id: str, B: int):
-    """One number per block, or None when a block's box is empty or not a number."""
+    """One number per block (its box `step[b][1]`), or None when a box is empty or not a number."""
     found = _boxes(learner, step_id)
-    return [found[(b,)] for b in range(B)] if all((b,) in found for b in range(B)) else None
+    return [found[(b, 0)] for b in range(B)] if all((b, 0) in found for b in range(B)) else None
+
+
+def _pairs(found: dict):
+    """The (block, value) boxes of a step's numbers; a box with another number of indices left out."""
+    return [(at, v) for at, v in found.items() if len(at) == 2]
 
 
 def carried(sol, step_id: str, learner: dict):
@@ -55,13 +60,13 @@ def carried(sol, step_id: str, learner: dict):
         if not amax or any(a <= 0 for a in amax):
             return None
         f = (lambda a: Fraction(floor_log2(a))) if step_id == "exponent" else (lambda a: a / 448)
-        return "amax", {f"{step_id}[{b + 1}]": f(a) for b, a in enumerate(amax)}
+        return "amax", {f"{step_id}[{b + 1}][1]": f(a) for b, a in enumerate(amax)}
     if step_id in ("scale", "e8m0"):
         k = _per_block(learner, "exponent", B)
         if not k or any(e.denominator != 1 or abs(e) > 64 for e in k):
             return None
         f = (lambda e: Fraction(2) ** int(e - 2)) if step_id == "scale" else (lambda e: e - 2 + 127)
-        return "exponent", {f"{step_id}[{b + 1}]": f(e) for b, e in enumerate(k)}
+        return "exponent", {f"{step_id}[{b + 1}][1]": f(e) for b, e in enumerate(k)}
     if step_id == "scaled":
         x = _per_block(learner, "scale", B)
         if not x or any(v == 0 for v in x):
@@ -71,14 +76,16 @@ def carried(sol, step_id: str, learner: dict):
         y = _boxes(learner, "scaled")
         pick = {"lower": lambda v: neighbours(v, grid)[0], "upper": lambda v: neighbours(v, grid)[1],
                 "q": lambda v: nearest(v, grid)}[step_id]
-        return "scaled", {f"{step_id}[{b + 1}][{j + 1}]": pick(v) for (b, j), v in y.items()} or None
+        found = {f"{step_id}[{b + 1}][{j + 1}]": pick(v) for (b, j), v in _pairs(y)}
+        return ("scaled", found) if found else None
     if step_id == "w_hat":
         q, x = _boxes(learner, "q"), _per_block(learner, "scale", B)
         if not q or not x:
             return None
-        return ("q", "scale"), {f"w_hat[{b + 1}][{j + 1}]": v * x[b] for (b, j), v in q.items()}
+        found = {f"w_hat[{b + 1}][{j + 1}]": v * x[b] for (b, j), v in _pairs(q) if b < B}
+        return (("q", "scale"), found) if found else None
     if step_id == "error":
         w_hat = _boxes(learner, "w_hat")
-        return "w_hat", {f"error[{b + 1}][{j + 1}]": V[b][j] - v for (b, j), v in w_hat.items()
-                         if b < B and j < len(V[b])} or None
+        found = {f"error[{b + 1}][{j + 1}]": V[b][j] - v for (b, j), v in _pairs(w_hat) if b < B and j < len(V[b])}
+        return ("w_hat", found) if found else None
     return None

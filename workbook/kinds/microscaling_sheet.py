@@ -127,7 +127,7 @@ def layout(sol) -> list:
                  blocks, cols)
     ids = ("amax", "exponent", "scale", "e8m0") if mx else ("amax", "scale")
     heads = ("amax", "k", "X", "E8M0") if mx else ("amax", "s")
-    per_block = Grid("per block", tuple(tuple(answer(s(i).exact[b], f"{i}[{b + 1}]") for i in ids) for b in range(B)),
+    per_block = Grid("per block", tuple(tuple(answer(s(i).exact[b][0], f"{i}[{b + 1}][1]") for i in ids) for b in range(B)),
                      blocks, heads)
     sections = [("The scale of each block", " ".join(s(i).instruction for i in ids),
                  [Board(((given,), (per_block,)))])]
@@ -142,7 +142,7 @@ def layout(sol) -> list:
         names = tuple(name for _, name in _ROWS[fmt])
         own = Grid(f"{sym} (given)", (tuple(Cell(given=decimal(v), wide=True) for v in values[b]),),
                    (sym.rjust(max(map(len, names))),), cols)  # as wide a label column as the grid below
-        work = Grid(f"block B{b + 1}", tuple(tuple(answer(s(i).exact[b][j], f"{i}[{b + 1}][{j + 1}]") for j in range(n))
+        work = Grid("each value", tuple(tuple(answer(s(i).exact[b][j], f"{i}[{b + 1}][{j + 1}]") for j in range(n))
                                              for i, _ in _ROWS[fmt]), names, cols)
         boards.append(Board(((own,), (work,)), f"Block B{b + 1}: {'X' if mx else 's'} from Step 1"))
     ids = [i for i, _ in _ROWS[fmt]]

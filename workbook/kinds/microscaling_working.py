@@ -57,7 +57,8 @@ def _notable(sol, b: int) -> list[int]:
 
 def working(sol) -> list[Working]:
     from workbook.kinds.microscaling import FORMATS
-    spec, ex = sol.spec, lambda i: sol.step(i).exact
+    from workbook.kinds.microscaling import _exact_of
+    spec, ex = sol.spec, lambda i: _exact_of(sol, i)  # a per-block step's values flat: one per block
     mx, f, n = spec["format"] == "mxfp4", FORMATS[spec["format"]], spec["values"]
     V = sol.problem.values()
     sym, sc = ("V", "X") if mx else ("w", "s")
@@ -67,26 +68,26 @@ def working(sol) -> list[Working]:
         j = max(range(len(row)), key=lambda i: abs(row[i]))
         v = Rational(row[j].numerator, row[j].denominator)
         amax.append(_line(f"B{b + 1}: max|{sym}| = |{sym}[{j + 1}]|", f"|{_d(v)}|", f"Abs({_src(v)})",
-                          ex("amax")[b], [f"amax[{b + 1}]"]))
+                          ex("amax")[b], [f"amax[{b + 1}][1]"]))
     out.append(Working("amax", f"The largest |{sym}| of a block sets its scale: it is the one value that must "
                        "still fit after scaling.", tuple(amax)))
     if mx:
         k = ex("exponent")
         out.append(Working("exponent", "The power of two at or below amax: its exponent is ⌊log2 amax⌋.", tuple(
             claim(f"B{b + 1}: 2^{k[b]} = {_d(Rational(2) ** k[b])} ≤ {_d(a)} < {_d(Rational(2) ** (k[b] + 1))} = "
-                  f"2^{k[b] + 1}, so ⌊log2 amax⌋ = {k[b]}", k[b], [f"exponent[{b + 1}]"])
+                  f"2^{k[b] + 1}, so ⌊log2 amax⌋ = {k[b]}", k[b], [f"exponent[{b + 1}][1]"])
             for b, a in enumerate(ex("amax")))))
         out.append(Working("scale", "X = 2^(⌊log2 amax⌋ − 2): E2M1's largest exponent is 2, so amax / X lands "
                            "in [4, 8), at the top of FP4's range (values past 6 are clamped).", tuple(
-            _line(f"B{b + 1}: X = 2^({k[b]} − 2)", f"2^{k[b] - 2}", f"2**({k[b]} - 2)", x, [f"scale[{b + 1}]"])
+            _line(f"B{b + 1}: X = 2^({k[b]} − 2)", f"2^{k[b] - 2}", f"2**({k[b]} - 2)", x, [f"scale[{b + 1}][1]"])
             for b, x in enumerate(ex("scale")))))
         out.append(Working("e8m0", "E8M0 stores only the exponent of X, biased by 127 (no sign, no mantissa).",
                            tuple(Line(f"B{b + 1}: byte = ({k[b]} − 2) + 127 = {byte}", f"({k[b]} - 2) + 127", byte,
-                                      (f"e8m0[{b + 1}]",)) for b, byte in enumerate(ex("e8m0")))))
+                                      (f"e8m0[{b + 1}][1]",)) for b, byte in enumerate(ex("e8m0")))))
     else:
         out.append(Working("scale", "s = amax / 448 puts the block's largest |w| on 448, the largest E4M3 value: "
                            "the whole range is used and nothing overflows.", tuple(
-            _line(f"B{b + 1}: s = amax / 448", f"{_d(a)} / 448", f"{_src(a)}/448", ex("scale")[b], [f"scale[{b + 1}]"])
+            _line(f"B{b + 1}: s = amax / 448", f"{_d(a)} / 448", f"{_src(a)}/448", ex("scale")[b], [f"scale[{b + 1}][1]"])
             for b, a in enumerate(ex("amax")))))
     rows = {i: [] for i in ("scaled", "lower", "upper", "q", "w_hat", "error")}
     grid = E2M1 if mx else E4M3
