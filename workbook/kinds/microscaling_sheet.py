@@ -135,7 +135,8 @@ def layout(sol) -> list:
     boards = []
     if not mx:
         spacing = Grid("E4M3 values from 2^k to 2^(k+1), 448 at most (given)",
-                       (tuple(Cell(given=str(a)) for a, _ in _SPACING), tuple(Cell(given=d) for _, d in _SPACING)),
+                       (tuple(Cell(given=str(a), wide=True) for a, _ in _SPACING),
+                        tuple(Cell(given=d, wide=True) for _, d in _SPACING)),
                        ("from", "apart"), ())
         boards.append(Board(((spacing,),)))
     for b in range(B):
