@@ -47,7 +47,8 @@ def _rerouted(sol, how: str) -> dict:
     if scores == sol.step(f"{unit}_score").exact:
         return {}
     top = [r[2] for r in routed]
-    return {f"{unit}_score": scores, f"{unit}_kept": tuple(r[1] for r in routed), "topk": _indices(top)} | _gates(sol, top)
+    kept = tuple(r[1] for r in routed)
+    return {f"{unit}_score": scores, f"{unit}_kept": kept, "topk": _indices(top)} | _gates(sol, top)
 
 
 def _best_not_top2(sol) -> dict:

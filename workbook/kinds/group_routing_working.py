@@ -12,7 +12,7 @@ import sympy
 
 from workbook.formatting import pretty, tenths
 from workbook.kinds.group_routing_rules import plain_top, ranked
-from workbook.working import Term, Working, claim, joined, line, num, power, reason
+from workbook.working import Term, Working, claim, factor, joined, line, num, power, reason
 
 
 def working(sol) -> list[Working]:
@@ -145,10 +145,10 @@ def _gates(sol) -> Working:
         chosen = [aff[t][int(e) - 1] for e in top[t]]
         if v3:
             total = joined((num(v) for v in chosen), "+")
-            term = Term(f"2.5·{num(chosen[0]).text} / ({total.text})", f"(5/2)*({chosen[0]})/({total.src})")
+            term = Term(f"2.5·{factor(chosen[0]).text} / ({total.text})", f"(5/2)*({chosen[0]})/({total.src})")
             label = f"t{t + 1}: weight of E{int(top[t][0])} = 2.5 · s / Σ chosen s"
         else:
-            term = Term(f"16·{num(chosen[0]).text}", f"16*({chosen[0]})")
+            term = Term(f"16·{factor(chosen[0]).text}", f"16*({chosen[0]})")
             label = f"t{t + 1}: weight of E{int(top[t][0])} = 16 · P"
         lines.append(line(label, term, g[t][0], [f"gates[{t + 1}][1]"]))
     meaning = ("The weights use s without the bias, renormalised over the chosen experts and scaled by 2.5: each "
