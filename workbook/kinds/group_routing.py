@@ -199,11 +199,14 @@ def steps(spec, problem: GroupProblem):
     how = ("the sum of its two largest s + b" if variant == "v3" else "its single best affinity")
     yield Step(f"{unit}_score", f"{unit.capitalize()} scores", f"A {unit}'s score is {how}.",
                tuple(r[0] for r in routed))
-    yield Step(f"{unit}_kept", f"Kept {kept}", f"1 for the {keep} best {kept if keep > 1 else unit} "
-               "of each token, 0 for the others (their experts are masked).", tuple(r[1] for r in routed), index=True)
+    best = f"the {keep} best {kept}" if keep > 1 else f"the best {unit}"
+    yield Step(f"{unit}_kept", f"Kept {kept}", f"1 for {best} of each token, 0 for the others (their experts "
+               "are masked).", tuple(r[1] for r in routed), index=True)
     top = [r[2] for r in routed]
-    yield Step("topk", f"Top-{k} of the kept {kept}", f"Each token's {k} best experts of its kept {kept} by "
-               + ("s + b" if variant == "v3" else "affinity") + ", best first.", _indices(top), index=True)
+    experts = f"{k} best experts" if k > 1 else "best expert"
+    yield Step("topk", f"Top-{k} of the kept {kept}", f"Each token's {experts} of its kept {kept} by "
+               + ("s + b" if variant == "v3" else "affinity") + (", best first." if k > 1 else "."), _indices(top),
+               index=True)
     if variant == "v3":
         yield Step("gates", "Weights", "The chosen s (without b) over their sum, times 2.5.",
                    tuple(weights_v3(row, t) for row, t in zip(s, top)))
@@ -219,7 +222,7 @@ def _traffic(spec, problem: GroupProblem, P, top):
     each token reaches, with the limit and without, and the all-to-all volume of both."""
     T, E, size, keep, k = sizes(spec)
     plain = [plain_top(row, k) for row in P]
-    yield Step("topk_all", f"Top-{k} without the limit", f"Each token's {k} best experts over all devices, "
+    yield Step("topk_all", f"Top-{k} without the limit", f"Each token's {k} best experts over all the devices, "
                "best first.", _indices(plain), index=True)
     yield Step("crossing", "Pairs that cross", "Chosen experts not on the token's home device: with the limit, "
                "and without.", tuple((Integer(crossing(a, h, size)), Integer(crossing(b, h, size)))
