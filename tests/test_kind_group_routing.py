@@ -148,9 +148,9 @@ COUNTED = {"variant": "device", "tokens": 4, "groups": 2, "group_size": 3, "topk
 
 def _mistake_sheets():
     """{mistake name: (a solved variant on which it changes some box, its changed steps)}, from
-    the presets and COUNTED, a few seeds each."""
+    the presets and COUNTED, a few seeds each (seed 0 of the presets already shows each of theirs)."""
     found = {}
-    specs = [p.spec(seed=seed) for p in PRESETS for seed in range(40)]
+    specs = [p.spec(seed=seed) for p in PRESETS for seed in range(4)]
     for spec in specs + [make_spec("group-routing", COUNTED, seed) for seed in range(10)]:
         sol = solve(spec)
         for name, changed in made(sol):
