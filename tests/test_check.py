@@ -493,3 +493,21 @@ def test_an_int8_tie_rounded_half_up_is_named_too():
     assert tie[1] == F(-127, 2)
     reasons = diagnose(sol, {tie[0]: -63})
     assert "q_int8: a tie rounded half up (away from zero) instead of to the even neighbour" in reasons
+
+
+def test_a_small_value_with_its_sign_wrong_is_wrong():
+    """An FP8 error of −0.001 (the key prints three decimals): '0.001' is 0.002 away, within the
+    default 0.01 but not within one unit of the last decimal the key prints, so it is wrong."""
+    from workbook.layout import cells
+    from workbook.presets import preset
+    from workbook.values import box_tolerance
+
+    sol = solve(preset("fp8-e4m3-block").spec())
+    sheet = build_sheet(sol)
+    small = next(c for c in cells(sheet.sections) if c.blank and c.answer.startswith("−0.00") and c.answer != "−0.00")
+    assert box_tolerance(small) < 0.01
+    data = {"code": sol.code}
+    for g in groups(sheet):
+        data[g.key] = [[(c.answer.replace("−", "") if c is small else c.answer.lstrip("≈")) for c in row] for row in g.rows]
+    report = grade(sol, sheet, data)
+    assert [c.ref for c in report.cells if not c.right] == [small.ref]

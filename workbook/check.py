@@ -21,7 +21,7 @@ from workbook.code import decode, encode, looks_like_code
 from workbook.diagnosis import Finding, diagnose, mistake_boxes
 from workbook.errors import CodeError, SpecError, quoted
 from workbook.layout import Grid, step_id_of
-from workbook.values import (ABS_TOL, REL_TOL, AmbiguousValue, expected, is_right, is_whole_answer,
+from workbook.values import (ABS_TOL, REL_TOL, AmbiguousValue, box_tolerance, expected, is_right, is_whole_answer,
                              parse_value)
 
 # The largest sheet (switch: 10 tokens, 8 experts, FFNs and jitter) has 612 boxes: its file with
@@ -259,7 +259,8 @@ def grade(sol, sheet, answers: dict, abs_tol=ABS_TOL, rel_tol=REL_TOL) -> Report
                 if want is None and given is None:
                     continue  # a box that stays empty on the key, left empty: nothing to mark
                 results.append(CellResult(g.key, i + 1, j + 1, cell.ref, given, want,
-                                          is_right(given, want, abs_tol, rel_tol, is_whole_answer(cell))))
+                                          is_right(given, want, box_tolerance(cell, abs_tol), rel_tol,
+                                                   is_whole_answer(cell))))
     learner = {c.ref: c.given for c in results}
     findings = diagnose(sol, sheet, learner, [c.ref for c in results if not c.right], abs_tol, rel_tol)
     steps = []

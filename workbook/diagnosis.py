@@ -32,7 +32,7 @@ from workbook.kinds import part
 from workbook.layout import Grid, cells, step_id_of
 from workbook.mistakes import made
 from workbook.sheet import build_sheet
-from workbook.values import ABS_TOL, REL_TOL, expected, is_right, is_whole_answer
+from workbook.values import ABS_TOL, REL_TOL, box_tolerance, expected, is_right, is_whole_answer
 
 _INDEX = re.compile(r"\[(\d+)\]")
 
@@ -122,6 +122,7 @@ class _Context:
         self.symbol = {}     # step id -> the name of its (first) grid
         self.keyed = {}      # ref -> the key's value
         self.whole = set()   # refs of boxes whose key is a whole number (a count, an index): exact
+        self.abs = {}        # ref -> its absolute tolerance (values.box_tolerance)
         for sec in sheet.sections:
             for board in sec.boards:
                 for line in board.panels:
@@ -139,6 +140,7 @@ class _Context:
                 key = row_of(c.ref)
                 self.boxes.setdefault(key, []).append(c.ref)
                 self.keyed[c.ref] = expected(c)
+                self.abs[c.ref] = box_tolerance(c, self.tol[0])
                 if is_whole_answer(c):
                     self.whole.add(c.ref)
                 self.section.setdefault(step_id_of(c.ref), (sec.number, sec.title))
@@ -160,7 +162,7 @@ class _Context:
         """The learner's box holds `value`: a whole number exactly in a box for one (as check
         marks it: a count of 126 does not hold 127), anything else within the tolerance."""
         whole = ref in self.whole and isinstance(value, Fraction) and value.denominator == 1
-        return is_right(self.learner.get(ref), value, *self.tol, whole)
+        return is_right(self.learner.get(ref), value, self.abs.get(ref, self.tol[0]), self.tol[1], whole)
 
     def holds(self, key: str, values: dict | None) -> bool:
         """The learner's row `key` holds exactly what `values` puts there (a box `values` leaves

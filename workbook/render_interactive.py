@@ -26,7 +26,7 @@ from workbook.diagnosis import _Context
 from workbook.layout import cells, step_id_of
 from workbook.mistakes import made
 from workbook.kinds import part
-from workbook.values import ABS_TOL, REL_TOL, expected, is_whole_answer
+from workbook.values import ABS_TOL, REL_TOL, box_tolerance, expected, is_whole_answer
 from workbook.render_html import PAGE_SIZES, environment
 from workbook.solutions import sections, worked
 
@@ -95,7 +95,7 @@ def key_data(sol, sheet) -> dict:
             "experts": experts, "working": working, "groups": tables,
             "renormalize": bool(sol.spec.params.get("renormalize", False)),
             "cells": [{"ref": c.ref, "sid": step_id_of(c.ref), "step": numbers[id(c)], "want": _number(expected(c)),
-                       "whole": is_whole_answer(c), "show": _typeable(c)} for c in blanks],
+                       "whole": is_whole_answer(c), "abs": box_tolerance(c), "show": _typeable(c)} for c in blanks],
             "mistakes": mistakes}
 
 

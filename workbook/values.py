@@ -2,8 +2,9 @@
 
 A fraction equal to the key is right, and a fraction is an exact claim: one that is not equal is
 wrong, however close. A decimal (or whole number) within `abs_tol` or `rel_tol` of the key is right
-(0.01 and 1% by default), except where the key is a whole number (a count, an index, an integer
-product): that must be exact. A box holding more than anyone writes by hand (over 64 characters,
+(0.01 and 1% by default; the 0.01 never more than one unit of the last decimal the key prints,
+so '0.001' for a key of −0.001 is wrong), except where the key is a whole number (a count, an
+index, an integer product): that must be exact. A box holding more than anyone writes by hand (over 64 characters,
 an exponent beyond ±30, a magnitude over 10^30, a fraction with a part over 10^30, NaN or
 infinity) is not computed at all: it is wrong; '24,576' (a thousands separator or a decimal comma?)
 is refused. Shared by the terminal checker and the carried-error rules; the interactive page's
@@ -128,6 +129,15 @@ def is_right(given, want, abs_tol=ABS_TOL, rel_tol=REL_TOL, whole: bool = False)
     if whole:
         return g == w
     return abs(g - w) <= max(abs_tol, rel_tol * abs(w))
+
+
+def box_tolerance(cell, abs_tol=ABS_TOL) -> float:
+    """The absolute tolerance of one box: `abs_tol`, but never more than one unit of the last
+    decimal place its key prints ('−0.001' -> 0.001, '0.0137' -> 0.0001), so that a small value
+    with its sign wrong, or a fourth decimal asked for and missed, is not taken as right."""
+    text = (cell.answer or cell.decimal).replace("−", "-").replace("≈", "").strip()
+    match = re.fullmatch(r"[-+]?[\d,]*\.(\d+)", text)
+    return min(abs_tol, 10.0 ** -len(match.group(1))) if match else abs_tol
 
 
 def is_whole_answer(cell) -> bool:
