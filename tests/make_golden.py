@@ -33,7 +33,9 @@ CODES = ["10JP-81P", "11A7-G1K", "0FKA-8HG", "0FK5-GHJ", "0H2J-RHV",   # routing
          "6TM4-HKH", "000Y-T33", "0017-239", "006X-WKW", "009Q-WK5", "002H-M31", "0001-AKD",
          "0000-TKZ", "0001-TKX", "0069-BKP", "007X-KK4", "1SQZ-Q33Z", "1SQZ-NB3V", "6V3Y-9KK", "0G32-8K9",
          # issue 16: published models from their configurations, and the GPT-4 rumour
-         "0002-X3S", "0003-53F", "0003-D37", "0003-N3Z", "0003-X3Q", "0004-53D", "0004-D35", "0004-N3X", "0004-X3N"]
+         "0002-X3S", "0003-53F", "0003-D37", "0003-N3Z", "0003-X3Q", "0004-53D", "0004-D35", "0004-N3X", "0004-X3N",
+         # issue 16: group-limited and device-limited routing; MXFP4 and FP8 E4M3 blocks
+         "ANPV-3DKN", "ANPX-0DKS", "ANPX-1DKQ", "000E-63R", "000E-E3G"]
 
 
 def outputs(code: str) -> dict:

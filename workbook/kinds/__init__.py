@@ -27,7 +27,9 @@ BUILTIN = {
     "quantize": "workbook.kinds.quantize",
     "router-gradient": "workbook.kinds.router_gradient",
     "shared-experts": "workbook.kinds.shared_experts",
+    "group-routing": "workbook.kinds.group_routing",
     "model-sizing": "workbook.kinds.model_sizing",
+    "microscaling": "workbook.kinds.microscaling",
 }
 GROUP = "moe_workbook.kinds"
 REQUIRED = ("PARAMS", "TITLE", "generate", "steps", "forward", "title", "conventions", "hand_work", "layout")
