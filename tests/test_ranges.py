@@ -20,11 +20,13 @@ import pytest
 
 import test_contract
 import test_kind_expert_parallel
+import test_kind_microscaling
 import test_kind_quantize
 import test_kind_router_gradient
 import test_kind_shared_experts
 import test_kind_sizing
 from workbook.errors import GenerationError, SpecError
+from workbook.kinds.model_configs import MODELS
 from workbook.kinds.routing_params import expert_choice_unsupported
 from workbook.solve import generate_problem, solve
 from workbook.spec import make_spec
@@ -55,6 +57,10 @@ RANGES = {
                  "model": ("mixtral-8x7b", "deepseek-v3")},
     "expert-parallel": {"devices": R(2, 4), "experts": R(2, 8), "tokens": R(1, 4), "top_k": R(1, 2),
                         "d_model": (1, 2, 3, 7, 1024, 4095, 4096, 8191, 8192), "bytes": R(1, 4)},
+    "group-routing": {"variant": ("v3", "v2", "device"), "tokens": R(2, 4), "groups": R(2, 4), "group_size": R(2, 4),
+                      "topk_group": R(1, 3), "top_k": R(1, 4), "d_model": (1, 2, 4096, 5120, 8192), "bytes": R(1, 4)},
+    "model-sizing": {"model": MODELS},
+    "microscaling": {"format": ("mxfp4", "fp8-e4m3"), "blocks": R(1, 3), "values": R(4, 8)},
 }
 # Swept against each other in full; every other parameter cycles. All of them for small grids.
 CROSS = {
@@ -67,6 +73,9 @@ CROSS = {
     "sizing": ("config",),
     "quantize": tuple(RANGES["quantize"]),
     "expert-parallel": ("devices", "experts", "tokens", "top_k"),
+    "group-routing": ("variant", "groups", "group_size", "topk_group", "top_k"),
+    "model-sizing": ("model",),
+    "microscaling": tuple(RANGES["microscaling"]),
 }
 
 
@@ -95,6 +104,20 @@ def refused(kind: str, p: dict) -> str | None:
         return "experts not a multiple of devices"
     if kind == "quantize" and p["rows"] * p["cols"] < 2:
         return "a 1 x 1 matrix"
+    if kind == "group-routing":
+        G, size, keep, variant = p["groups"], p["group_size"], p["topk_group"], p["variant"]
+        if G * size > 8:
+            return "more than 8 experts"
+        if keep >= G:
+            return "every group kept"
+        if k > keep * size:
+            return "top-k above the kept groups' experts"
+        if variant != "v3" and k <= keep:
+            return "v2 and device: top-k not above topk-group"
+        if variant == "device" and k > 3:
+            return "device: top-k above 3"
+        if variant != "device" and (p["d_model"], p["bytes"]) != (5120, 2):
+            return "d-model and bytes outside the device variant"
     return None
 
 
@@ -139,12 +162,23 @@ def _seeds(kind: str, index: int) -> list[int]:
     return [1000 * j + index for j in range(SEEDS_PER_COMBINATION)]
 
 
+def _kind_contract(kind: str):
+    """The kind's own contract (kinds/protocol.py): the promises a variant breaks, none allowed."""
+    from workbook.kinds import part
+
+    def check(sol) -> None:
+        assert part(kind, "contract")(sol) == [], sol.spec
+    return check
+
+
 # Each kind's own contract check, from its tests (exact values).
 CONTRACTS = {kind: test_contract.check_contract for kind in ("token-choice", "expert-choice", "switch", "load-balance")}
 CONTRACTS |= {"shared-experts": test_kind_shared_experts.check_contract,
               "router-gradient": test_kind_router_gradient.check_contract,
               "quantize": test_kind_quantize.check_contract, "sizing": test_kind_sizing.check_contract,
-              "expert-parallel": test_kind_expert_parallel.check_expert_parallel}
+              "expert-parallel": test_kind_expert_parallel.check_expert_parallel,
+              "microscaling": test_kind_microscaling.check_contract,
+              "group-routing": _kind_contract("group-routing"), "model-sizing": _kind_contract("model-sizing")}
 
 
 CASES = [(kind, i, params) for kind in RANGES for i, params in enumerate(combinations(kind))]
