@@ -2,10 +2,10 @@
 runs through or touches a glyph, nothing off the page or within 3 mm of its edge, no text under 5 pt;
 and every step's heading is on the page of its whole instruction and its first grid.
 
-Every preset, worksheet and key, on A4 at the default 9 pt and on Letter at one more of the offered
-sizes (7, 8, 10, 11, 12 pt in turn), and half of them once more (Letter at 9 pt, or A4 at another
-size), so that every size is audited on both papers; laid out as `exam PRESET --variants 1
---font-size N` lays them out. The whole grid (every size for every
+Every preset, worksheet and key, once, on the twelve pairs of paper (A4, Letter) and offered size
+(7 to 12 pt) in turn, so that every size is audited on both papers; laid out as `exam PRESET
+--variants 1 --font-size N` lays them out. With `-m full_audit`: every preset on both papers at
+every size. The whole grid (every size for every
 preset, and the presets' own seeds) is `python benchmarks/page_audit.py`.
 """
 
@@ -25,11 +25,9 @@ from workbook.sheet import build_sheet
 
 OTHER_SIZES = (7, 8, 10, 11, 12)
 NAMES = [p.name for p in presets()]
-CASES = [case for i, name in enumerate(NAMES)
-         for case in ((name, "a4", 9), (name, "letter", OTHER_SIZES[i % len(OTHER_SIZES)]),
-                      (name, "letter", 9) if i % 4 == 0 else None,
-                      (name, "a4", OTHER_SIZES[(i + 2) % len(OTHER_SIZES)]) if i % 4 == 1 else None)
-         if case]
+# each preset once, the twelve paper and size pairs in turn (so each pair on several presets)
+PAIRS = [(paper, size) for size in (9,) + OTHER_SIZES for paper in ("a4", "letter")]
+CASES = [(name, *PAIRS[i % len(PAIRS)]) for i, name in enumerate(NAMES)]
 
 
 FULL = [(name, paper, size) for name in NAMES for paper in ("a4", "letter") for size in sorted((9,) + OTHER_SIZES)]

@@ -18,6 +18,14 @@ from workbook.solve import solve
 
 pytestmark = pytest.mark.pdf
 
+# Every preset on both papers: in the everyday run on one of them (A4 and Letter in turn), the
+# other with the full audit (`pytest -m full_audit`, which .ci/run runs too).
+NAMES = [p.name for p in presets()]
+PAPERS = [pytest.param(name, paper, id=f"{name}-{paper}",
+                       marks=() if (i + (paper == "letter")) % 2 == 0 else pytest.mark.full_audit)
+          for i, name in enumerate(NAMES) for paper in ("a4", "letter")]
+EVERYDAY = {name: ("a4", "letter")[i % 2] for i, name in enumerate(NAMES)}  # each preset's paper in the everyday run
+
 
 @lru_cache(maxsize=None)
 def rendered(name: str, paper: str):
@@ -35,7 +43,7 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-@pytest.mark.parametrize("paper", ["a4", "letter"])
+@pytest.mark.parametrize("preset_name, paper", PAPERS)
 def test_pages_line_up_and_carry_the_code(preset_name, paper):
     sheet, worksheet, key = rendered(preset_name, paper)
     ws, k = PdfReader(io.BytesIO(worksheet)), PdfReader(io.BytesIO(key))
@@ -51,7 +59,7 @@ def test_pages_line_up_and_carry_the_code(preset_name, paper):
             assert kind in text
 
 
-@pytest.mark.parametrize("paper", ["a4", "letter"])
+@pytest.mark.parametrize("preset_name, paper", PAPERS)
 def test_nothing_runs_off_the_page(preset_name, paper):
     _, worksheet, key = rendered(preset_name, paper)
     for pdf in (worksheet, key):
@@ -69,7 +77,7 @@ def test_nothing_runs_off_the_page(preset_name, paper):
 
 
 def test_key_shows_every_answer_and_worksheet_none(preset_name):
-    sheet, worksheet, key = rendered(preset_name, "a4")
+    sheet, worksheet, key = rendered(preset_name, EVERYDAY[preset_name])
     key_text = _squash("".join(p.extract_text() for p in PdfReader(io.BytesIO(key)).pages))
     blanks = [c for c in cells(sheet.sections) if c.blank]
     assert blanks
@@ -132,7 +140,7 @@ def _looks_like_own_html(pdfs: dict, sheet, folder) -> None:
         assert pictures(pdfs[side], folder, side) == pictures(plain, folder, side + "-plain"), side
 
 
-@pytest.mark.parametrize("paper", ["a4", "letter"])
+@pytest.mark.parametrize("preset_name, paper", PAPERS)
 def test_printed_sides_look_exactly_like_their_own_html(preset_name, paper, tmp_path):
     """The tool draws what worksheet and key share once and lays each side's own boxes over it
     (render_pdf.lay_out, binding.bind): every page must look exactly as the side's own HTML
