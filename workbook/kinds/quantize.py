@@ -20,15 +20,21 @@ from sympy import Rational
 
 from workbook.errors import GenerationError, SpecError
 from workbook.formatting import decimal2, tenths
+from workbook.kinds.model_configs import computed, load
 from workbook.kinds.quantize_working import working  # noqa: F401
 from workbook.layout import Board, Cell, Grid, answer_free, labels
 from workbook.problem import Matrix, Step, as_matrix
 from workbook.spec import Param
 
 QMAX = {"int8": 127, "int4": 7}
-PARAMETERS = {"mixtral-8x7b": 46_702_792_704, "deepseek-v3": 671_000_000_000}
+# Mixtral's count comes from its configuration (models/mixtral-8x7b.toml, model_configs); DeepSeek-V3's
+# is the published, rounded 671B, which the codes printed with it keep (the sheet says what its
+# configuration gives: 671,026,404,352, the sizing-deepseek-v3 sheet's count).
+PARAMETERS = {"mixtral-8x7b": int(computed(load("mixtral-8x7b"))["total"]), "deepseek-v3": 671 * 10 ** 9}
 _MODELS = {"mixtral-8x7b": ("Mixtral 8x7B", "from its config, both embedding matrices counted"),
-           "deepseek-v3": ("DeepSeek-V3", "671B in all as published; 37B active per token")}
+           "deepseek-v3": ("DeepSeek-V3", "671B in all as published, rounded: its config.json gives "
+                           f"{int(computed(load('deepseek-v3'))['total']):,} without the MTP module, as the "
+                           "sizing-deepseek-v3 sheet counts it; 37B active per token")}
 BITS = (16, 8, 4)
 _ABSMAX = (14, 21, 28, 35)                          # tenths: INT4 scales 0.2, 0.3, 0.4, 0.5
 _TIES = {14: (1, 5, 9, 13), 28: (2, 10, 18, 26)}    # tenths with w · 7 / max|w| = 0.5, 2.5, 4.5, 6.5
