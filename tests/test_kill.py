@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from workbook.write import RECORD, STAGING, recover
+from workbook.write import PARTS, RECORD, STAGING, recover
 
 EXAM = ["exam", "token-choice-5x6", "--variants", "3", "--jobs", "2", "--force"]
 
@@ -77,9 +77,10 @@ def _no_worker_left(workers: set[int]) -> bool:
 
 
 def _the_set(out: Path) -> dict[str, bytes]:
-    """What a teacher sees in the folder: every file but our record."""
+    """What a teacher sees in the folder: every file but our record, our staging and the chunks kept
+    for --resume (hidden folders)."""
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*"))
-            if p.is_file() and p.name != RECORD and not str(p.relative_to(out)).startswith(STAGING)}
+            if p.is_file() and p.name != RECORD and not str(p.relative_to(out)).startswith((STAGING, PARTS))}
 
 
 def _complete(args, out: Path) -> dict[str, bytes]:

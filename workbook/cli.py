@@ -325,6 +325,8 @@ def key(code, worksheet, worked, fmt, paper, out):
 @click.option("--name", "exam_name", help="Exam name: its folder and its Moodle category (default exam-SEED).")
 @click.option("--out", type=click.Path(path_type=Path), help="Exam folder (default output/NAME).")
 @click.option("--force", is_flag=True, help="Replace the files of an existing exam folder.")
+@click.option("--resume", is_flag=True, help="Go on with an interrupted run of the same command: students laid out "
+                                             "before are kept (the same bytes as one uninterrupted run).")
 @click.option("--format", "fmt", default="pdf", show_default=True, help="Comma-separated: pdf, moodle.")
 @click.option("--per-student", is_flag=True, help="Also write each student's own worksheet and key PDFs.")
 @click.option("--solutions", is_flag=True, help="Also write solutions.pdf: each student's key with the working under each step.")
@@ -338,7 +340,7 @@ def key(code, worksheet, worked, fmt, paper, out):
               help="faded: each step's first row worked out, the second's last box left; guided: a worked start "
                    "in each step; exam: only inputs and answer spaces.")
 @click.option("--jobs", type=click.IntRange(1, 64), help="Processes laying out PDFs (default: one per core).")
-def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out, force, fmt, per_student,
+def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out, force, resume, fmt, per_student,
          solutions, csv_bom, paper, title, font_size, template_dir, scaffold, jobs):
     """Write a class set: a variant per student (or forms), every worksheet and every key.
 
@@ -346,7 +348,7 @@ def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out,
     """
     from workbook.exam import build_exam, plan_exam, shared_problems
     from workbook.roster import check_drawable, read_roster
-    from workbook.write import prepare_dir, replacing
+    from workbook.write import Parts, prepare_dir, replacing
 
     _plain_text("--name", exam_name, MAX_EXAM_NAME)
     _plain_text("--title", title, MAX_TITLE)
@@ -376,12 +378,22 @@ def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out,
         options = {"title": title, "font_size": font_size, "scaffold": scaffold, "solutions": solutions, "csv_bom": csv_bom,
                    "template_dir": str(template_dir) if template_dir else ""}
         moodle = exam_name if "moodle" in kinds else ""
-        with _progress(len(plan), "Laying out") as step:
-            files = _library(build_exam, plan, paper, per_student, moodle, jobs or 0, options, step, "pdf" in kinds)
+        # each chunk of students kept as it is laid out: an interrupted run goes on with --resume
+        parts = _library(Parts, folder, resume) if "pdf" in kinds else None
+        try:
+            with _progress(len(plan), "Laying out") as step:
+                files = _library(build_exam, plan, paper, per_student, moodle, jobs or 0, options, step,
+                                 "pdf" in kinds, parts)
+        except BaseException:
+            if parts:
+                parts.tidy()
+            raise
         # only an earlier run's own files, unchanged since, are replaced or removed: checked again now
         # that the names are known (and in case the folder changed during layout)
         change = _library(replacing, folder, [name for name, _ in files], force)
         _write(folder, files, change.removed, record=True)
+        if parts:
+            parts.finish()
         _say_replaced(folder, change)
 
 

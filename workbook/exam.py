@@ -18,6 +18,8 @@ import os
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Callable
 
 from workbook.errors import GenerationError, SpecError
@@ -182,14 +184,17 @@ def _what(a: Assignment, options: dict) -> str:
 
 def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: bool = False,
                moodle: str = "", jobs: int = 0, options: dict | None = None,
-               progress: Callable[[str], None] = lambda label: None, pdf: bool = True) -> list[tuple[str, bytes]]:
+               progress: Callable[[str], None] = lambda label: None, pdf: bool = True,
+               parts=None) -> list[tuple[str, bytes]]:
     """The exam's files as (name, bytes): worksheets.pdf, keys.pdf, manifest.csv/.json, and
     students/NN-name-worksheet.pdf ... when per_student, moodle.xml when `moodle` names the exam.
     Without `pdf`, only the manifest (and Moodle): nothing is laid out. options: those of _sheet,
-    template_dir, solutions, and csv_bom (a byte-order mark before manifest.csv; off by default)."""
+    template_dir, solutions, and csv_bom (a byte-order mark before manifest.csv; off by default).
+    `parts` (write.Parts): each chunk of students is kept there once laid out, and a chunk found
+    there (an interrupted earlier run of the same set) is not laid out again."""
     options = options or {}
     rows = _rows(plan)
-    files = _pdfs(plan, rows, paper, per_student, jobs, options, progress) if pdf else []
+    files = _pdfs(plan, rows, paper, per_student, jobs, options, progress, parts) if pdf else []
     if not pdf:
         for a in plan:
             progress(a.label)
@@ -200,9 +205,41 @@ def build_exam(plan: tuple[Assignment, ...], paper: str = "a4", per_student: boo
     return files
 
 
-def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -> list[tuple[str, bytes]]:
+def chunk_key(chunk, paper: str, per_student: bool, options: dict) -> str:
+    """What a chunk's PDFs depend on, as a name: the students and their variants, the paper, the
+    options that reach the page (not csv_bom), the school's templates and this version of the code
+    (its modules and templates), so a chunk kept by another command or version is never taken."""
+    who = [(a.student.row, a.student.name, a.student.id, a.form, [sol.code for _, sol in a.solutions]) for a in chunk]
+    page = {k: options.get(k) for k in ("title", "font_size", "scaffold", "solutions", "template_dir")}
+    text = json.dumps([_code_version(), _folder_digest(options.get("template_dir") or ""), who, paper, per_student,
+                       page], ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _folder_digest(folder: str, pattern: str = "*") -> str:
+    """SHA-256 of a folder's files (names and bytes; the templates of a school), '' for none."""
+    if not folder:
+        return ""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in Path(folder).rglob(pattern) if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def _code_version() -> str:
+    """This copy of moe-workbook: its version, and a digest of its modules and templates."""
+    import workbook
+    from workbook.resources import resource_dir
+
+    package = Path(workbook.__file__).parent
+    return workbook.__version__ + _folder_digest(str(package), "*.py")[:16] + _folder_digest(str(resource_dir("templates")))[:16]
+
+
+def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress, parts=None) -> list[tuple[str, bytes]]:
     """Lay every student's sheets out (in parallel, a few students per job; each job renders its own
-    HTML), join them, and add page ranges to `rows`."""
+    HTML), join them, and add page ranges to `rows`. With `parts`, chunks kept there are taken
+    as they are and each chunk laid out is kept there."""
     from workbook.binding import JoinedPdf
 
     workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
@@ -238,14 +275,25 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress) -
         for a in chunk:
             progress(a.label)
 
-    if workers > 1:
+    keys = ([chunk_key(chunk, paper, per_student, options) for chunk in chunks] if parts
+            else [str(i) for i in range(len(chunks))])
+    kept = {key: parts.load(key) for key in keys} if parts else {}
+    kept = {key: result for key, result in kept.items() if result is not None}
+
+    def laid_out(key, result):  # kept at once: an interruption after this loses nothing of it
+        if parts:
+            parts.save(key, result)
+        return result
+
+    todo = [(chunk, key) for chunk, key in zip(chunks, keys) if key not in kept]
+    if workers > 1 and len(todo) > 1:
         with worker_pool(workers) as pool:
-            futures = [pool.submit(_chunk_pdfs, (chunk, paper, options, per_student)) for chunk in chunks]
-            for chunk, future in zip(chunks, futures):
-                take(chunk, future.result())
+            futures = {key: pool.submit(_chunk_pdfs, (chunk, paper, options, per_student)) for chunk, key in todo}
+            for chunk, key in zip(chunks, keys):
+                take(chunk, kept[key] if key in kept else laid_out(key, futures[key].result()))
     else:
-        for chunk in chunks:
-            take(chunk, _chunk_pdfs((chunk, paper, options, per_student)))
+        for chunk, key in zip(chunks, keys):
+            take(chunk, kept[key] if key in kept else laid_out(key, _chunk_pdfs((chunk, paper, options, per_student))))
     singles = []
     first = {side: 1 for side in sides}
     for number, (a, fact, row) in enumerate(zip(plan, facts, rows), 1):

@@ -30,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from workbook.errors import OutputError, quoted
 
 STAGING = ".moe-workbook-staging-"
+PARTS = ".moe-workbook-parts"  # a class set's finished chunks, kept for --resume until the set is written
 JOURNAL = "commit.json"
 RECORD = ".moe-workbook-files.json"
 _MAX_RECORD = 64 << 20  # a record larger than this was not written by us
@@ -345,7 +346,7 @@ def _ours(out_dir: Path) -> list[str]:
     found = []
     for root, dirs, names in os.walk(out_dir):
         rel_root = Path(root).relative_to(out_dir)
-        dirs[:] = [d for d in dirs if not (rel_root == Path(".") and d.startswith(STAGING))]
+        dirs[:] = [d for d in dirs if not (rel_root == Path(".") and (d.startswith(STAGING) or d == PARTS))]
         for d in dirs:
             if os.path.islink(os.path.join(root, d)):
                 found.append(str(PurePosixPath(rel_root / d)))
@@ -387,3 +388,102 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+class Parts:
+    """A class set's finished chunks, each kept in OUT/.moe-workbook-parts/ the moment it is laid out,
+    so that an interrupted run (Ctrl-C, a kill, a full disk) goes on with `--resume` where it stopped.
+
+    A chunk is stored under a key naming everything it depends on (exam.chunk_key): its PDFs as
+    files, then its facts as JSON, written last, each by a rename, so a chunk whose JSON is there is
+    whole. Reading one back trusts nothing: the JSON is size-limited and its shape checked, and any
+    file missing, too big or malformed makes the chunk be laid out again. Without `resume` the
+    folder starts empty; `finish` removes it once the set is written. Only names of our own pattern
+    are ever read or removed, never through a link."""
+
+    _NAME = re.compile(r"[0-9a-f]{24}(-\d{1,6})?\.(json|pdf)")
+    _MAX_JSON = 16 << 20
+    _MAX_PDF = 1 << 30
+
+    def __init__(self, out_dir: Path, resume: bool):
+        self.folder = Path(out_dir) / PARTS
+        if self.folder.is_symlink() or (self.folder.exists() and not self.folder.is_dir()):
+            raise OutputError(f"{quoted(self.folder)} is not a folder moe-workbook made: move it away")
+        if not resume:
+            self.finish()
+        try:
+            self.folder.mkdir(exist_ok=True)
+        except OSError as err:
+            raise OutputError(f"cannot create {quoted(self.folder)}: {err.strerror or err}") from None
+
+    def load(self, key: str):
+        """The chunk stored under `key` (bytes back in place of each file), or None."""
+        path = self.folder / f"{key}.json"
+        try:
+            if path.is_symlink() or not path.is_file() or path.stat().st_size > self._MAX_JSON:
+                return None
+            data = json.loads(path.read_text(encoding="utf-8"))
+            return self._inflate(data, key) if data.pop("chunk", None) == key else None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return None
+
+    def _inflate(self, value, key: str):
+        if isinstance(value, dict):
+            if set(value) == {"file"}:
+                name = value["file"]
+                if not (isinstance(name, str) and self._NAME.fullmatch(name) and name.startswith(key)):
+                    raise ValueError(name)
+                path = self.folder / name
+                if path.is_symlink() or path.stat().st_size > self._MAX_PDF:
+                    raise ValueError(name)
+                return path.read_bytes()
+            return {k: self._inflate(v, key) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._inflate(v, key) for v in value]
+        return value
+
+    def save(self, key: str, result) -> None:
+        """Store a chunk: each bytes value as a file, then the rest as JSON (the commit)."""
+        count = iter(range(10 ** 6))
+
+        def flat(value):
+            if isinstance(value, bytes):
+                name = f"{key}-{next(count)}.pdf"
+                self._put(name, value)
+                return {"file": name}
+            if isinstance(value, dict):
+                return {k: flat(v) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return [flat(v) for v in value]
+            return value
+        try:
+            facts = flat(result) | {"chunk": key}
+            self._put(f"{key}.json", json.dumps(facts, ensure_ascii=False).encode())
+        except OSError as err:
+            raise OutputError(f"cannot write into {quoted(self.folder)}: {err.strerror or err}") from None
+
+    def _put(self, name: str, data: bytes) -> None:
+        temporary = self.folder / f".{name}.{os.getpid()}.tmp"
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, self.folder / name)
+
+    def tidy(self) -> None:
+        """After a failed run: the folder goes if no chunk was kept in it (nothing to resume)."""
+        try:
+            self.folder.rmdir()
+        except OSError:
+            pass
+
+    def finish(self) -> None:
+        """Remove the chunks (and the folder, once empty): the set is written, or starts afresh."""
+        if not self.folder.is_dir() or self.folder.is_symlink():
+            return
+        for path in self.folder.iterdir():
+            if (self._NAME.fullmatch(path.name) or path.name.endswith(".tmp")) and path.is_file() \
+                    and not path.is_symlink():
+                path.unlink(missing_ok=True)
+        try:
+            self.folder.rmdir()
+        except OSError:
+            pass

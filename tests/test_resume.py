@@ -1,0 +1,100 @@
+"""An interrupted class set goes on with --resume (issue 17): the chunks laid out before the
+interruption are kept in the exam folder's .moe-workbook-parts/ and taken as they are, the others
+laid out, and the files are the very bytes of one uninterrupted run. A kept chunk that does not
+belong (another command, a damaged file) is laid out again, never trusted."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import workbook.exam as exam_module
+from workbook.exam import build_exam, chunk_key, plan_exam
+from workbook.presets import preset
+from workbook.write import PARTS, Parts
+
+pytestmark = pytest.mark.pdf
+PRESET = "token-choice-5x6"
+
+
+def _plan(n=8, seed=3):
+    return plan_exam([preset(PRESET)], seed, variants=n)
+
+
+class Stop(Exception):
+    pass
+
+
+def test_an_interrupted_set_resumes_to_the_same_bytes(tmp_path, monkeypatch):
+    plan = _plan()
+    whole = dict(build_exam(plan, jobs=1))
+
+    laid = []
+    real = exam_module._chunk_pdfs
+    monkeypatch.setattr(exam_module, "_chunk_pdfs", lambda job: laid.append(job[0]) or real(job))
+
+    def stop_after(n):
+        seen = []
+
+        def progress(label):
+            seen.append(label)
+            if len(seen) == n:
+                raise Stop
+        return progress
+
+    with pytest.raises(Stop):  # interrupted after the first chunk of two students was joined
+        build_exam(plan, jobs=1, progress=stop_after(2), parts=Parts(tmp_path, resume=False))
+    assert len(laid) == 1 and len(list((tmp_path / PARTS).glob("*.json"))) == 1
+    laid.clear()
+    resumed = dict(build_exam(plan, jobs=1, parts=Parts(tmp_path, resume=True)))
+    assert resumed == whole
+    assert len(laid) == 3  # 8 students in chunks of 2: the kept one not laid out again
+    first = {a.student.row for a in laid[0]}
+    assert first == {3, 4}
+
+
+def test_a_chunk_of_another_command_or_a_damaged_one_is_laid_out_again(tmp_path, monkeypatch):
+    plan = _plan(4)
+    parts = Parts(tmp_path, resume=False)
+    build_exam(plan, jobs=1, parts=parts)
+    key = chunk_key(plan[:1], "a4", False, {})
+    assert (tmp_path / PARTS / f"{key}.json").is_file()
+    assert chunk_key(plan[:1], "letter", False, {}) != key
+    assert chunk_key(plan[:1], "a4", False, {"title": "Quiz"}) != key
+    # a damaged PDF file name in the facts: the chunk is not taken
+    facts = json.loads((tmp_path / PARTS / f"{key}.json").read_text())
+    facts["worksheet"] = {"file": "../../etc/passwd"}
+    (tmp_path / PARTS / f"{key}.json").write_text(json.dumps(facts))
+    assert Parts(tmp_path, resume=True).load(key) is None
+    (tmp_path / PARTS / f"{key}.json").write_text("{not json")
+    assert Parts(tmp_path, resume=True).load(key) is None
+    # without --resume the kept chunks go
+    Parts(tmp_path, resume=False)
+    assert not list((tmp_path / PARTS).iterdir())
+
+
+def test_killed_from_the_command_line_and_resumed(tmp_path):
+    """`exam` killed mid-layout (SIGKILL) keeps what it laid out; the same command with --resume
+    writes the bytes of an uninterrupted run and removes the kept chunks."""
+    args = [sys.executable, "-m", "workbook", "exam", PRESET, "--variants", "8", "--jobs", "1"]
+    reference = tmp_path / "reference"
+    subprocess.run(args + ["--out", str(reference)], check=True, capture_output=True, timeout=300)
+    out = tmp_path / "exam"
+    proc = subprocess.Popen(args + ["--out", str(out)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list((out / PARTS).glob("*.json")) if (out / PARTS).is_dir() else []) < 2:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    kept = len(list((out / PARTS).glob("*.json")))
+    assert kept >= 2
+    done = subprocess.run(args + ["--out", str(out), "--resume"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert not (out / PARTS).exists()
+    for name in ("worksheets.pdf", "keys.pdf", "manifest.csv", "manifest.json"):
+        assert (out / name).read_bytes() == (reference / name).read_bytes(), name
