@@ -51,7 +51,8 @@ def test_an_interrupted_set_resumes_to_the_same_bytes(tmp_path, monkeypatch):
         build_exam(plan, jobs=1, progress=stop_after(2), parts=Parts(tmp_path, resume=False))
     assert len(laid) == 1 and len(list((tmp_path / PARTS).glob("*.json"))) == 1
     laid.clear()
-    resumed = dict(build_exam(plan, jobs=1, parts=Parts(tmp_path, resume=True)))
+    resumed = {name: data.read_bytes() if isinstance(data, Path) else data  # joined on disk, not in memory
+               for name, data in build_exam(plan, jobs=1, parts=Parts(tmp_path, resume=True))}
     assert resumed == whole
     assert len(laid) == 3  # 8 students in chunks of 2: the kept one not laid out again
     first = {a.student.row for a in laid[0]}
@@ -98,3 +99,27 @@ def test_killed_from_the_command_line_and_resumed(tmp_path):
     assert not (out / PARTS).exists()
     for name in ("worksheets.pdf", "keys.pdf", "manifest.csv", "manifest.json"):
         assert (out / name).read_bytes() == (reference / name).read_bytes(), name
+
+
+def test_a_disk_too_small_is_said_before_the_set_is_laid_out(tmp_path, monkeypatch):
+    """The first chunk tells the set's size: with less room than that, one line and nothing written."""
+    from collections import namedtuple
+
+    from click.testing import CliRunner
+
+    import workbook.write
+    from workbook.cli import cli
+
+    laid = []
+    real = exam_module._chunk_pdfs
+    monkeypatch.setattr(exam_module, "_chunk_pdfs", lambda job: laid.append(job) or real(job))
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(workbook.write.shutil, "disk_usage", lambda path: usage(10 ** 9, 10 ** 9 - 50_000, 50_000))
+    out = tmp_path / "exam"
+    result = CliRunner().invoke(cli, ["exam", PRESET, "--variants", "40", "--jobs", "1", "--out", str(out)],
+                                prog_name="moe-workbook")
+    assert result.exit_code in (1, 2), result.output
+    message = result.output.strip().splitlines()
+    assert len(message) == 1 and "not enough disk space" in message[0] and "50.0 kB free" in message[0]
+    assert len(laid) == 1  # refused after the first chunk, not after the whole set
+    assert not out.exists() or not [p for p in out.rglob("*")]

@@ -11,6 +11,7 @@ same input gives the same bytes. Leaves out: drawing (render_pdf.py) and what th
 """
 
 import io
+from pathlib import Path
 
 Mark = tuple[int, str, int, float | None]
 
@@ -63,12 +64,13 @@ class JoinedPdf:
         self._parts = {}  # part -> its opened PDF: the joined pages' streams are read from it when saved
         self._marks: list[Mark] = []
 
-    def add(self, part: bytes, marks: list[Mark] = ()) -> None:
-        """Append every page of `part`; its marks' pages count from its first page. A part added
-        again (a blank page) is opened once: its pages' contents and fonts are stored once."""
+    def add(self, part, marks: list[Mark] = ()) -> None:
+        """Append every page of `part` (PDF bytes, or the path of a PDF file, read when the joined PDF
+        is saved rather than held in memory); its marks' pages count from its first page. A part
+        added again (a blank page) is opened once: its pages' contents and fonts are stored once."""
         first = len(self._pdf.pages)
         if part not in self._parts:
-            self._parts[part] = self._pikepdf.Pdf.open(io.BytesIO(part))
+            self._parts[part] = self._pikepdf.Pdf.open(part if isinstance(part, Path) else io.BytesIO(part))
         opened = self._parts[part]
         self._pdf.pages.extend(opened.pages)
         if "/Lang" in opened.Root and "/Lang" not in self._pdf.Root:
@@ -78,8 +80,13 @@ class JoinedPdf:
     def pdf(self, title: str) -> bytes:
         return _saved(self._pdf, title, self._marks)
 
+    def save(self, path: Path, title: str) -> Path:
+        """The joined PDF written straight to `path` (the same bytes as pdf()), not held in memory."""
+        _saved(self._pdf, title, self._marks, path)
+        return path
 
-def _saved(pdf, title: str, marks: list[Mark]) -> bytes:
+
+def _saved(pdf, title: str, marks: list[Mark], path: Path | None = None) -> bytes | None:
     import pikepdf
 
     pdf.docinfo["/Title"] = title
@@ -92,6 +99,9 @@ def _saved(pdf, title: str, marks: list[Mark]) -> bytes:
                 parents[max(n for n in parents if n <= level)].append(item)  # a skipped level: one up
                 parents = {n: v for n, v in parents.items() if n <= level}
                 parents[level + 1] = item.children
+    if path is not None:
+        pdf.save(path, deterministic_id=True)
+        return None
     buffer = io.BytesIO()
     pdf.save(buffer, deterministic_id=True)
     return buffer.getvalue()

@@ -275,14 +275,21 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress, p
         for a in chunk:
             progress(a.label)
 
+    if parts:
+        _more_open_files(4 * len(chunks) + 2 * len(plan) * bool(options.get("solutions")) + 64)
     keys = ([chunk_key(chunk, paper, per_student, options) for chunk in chunks] if parts
             else [str(i) for i in range(len(chunks))])
     kept = {key: parts.load(key) for key in keys} if parts else {}
     kept = {key: result for key, result in kept.items() if result is not None}
 
+    estimated = []
+
     def laid_out(key, result):  # kept at once: an interruption after this loses nothing of it
         if parts:
-            parts.save(key, result)
+            if not estimated:  # the first chunk tells the set's size: refused now if the disk cannot hold it
+                estimated.append(_estimate(result, chunks, plan))
+                parts.check_room(estimated[0])
+            return parts.save(key, result)  # its PDFs on disk from here on, not in memory
         return result
 
     todo = [(chunk, key) for chunk, key in zip(chunks, keys) if key not in kept]
@@ -311,8 +318,40 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress, p
                              ("solutions", "solutions.pdf", "worked solutions")):
         if side in merged:
             count = f"{len(plan)} {'student' if len(plan) == 1 else 'students'}"
-            joined.append((name, merged[side].pdf(f"{what} · {kind} · {count}")))
+            title = f"{what} · {kind} · {count}"
+            joined.append((name, merged[side].save(parts.joined(side), title) if parts else merged[side].pdf(title)))
     return joined + singles
+
+
+def _more_open_files(wanted: int) -> None:
+    """Joining from files keeps each chunk's PDF open until the joined one is saved: ask for as
+    many open files as that takes (up to the system's hard limit; a large set on a system that
+    allows fewer fails with the system's own one-line error)."""
+    try:
+        import resource
+
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        if soft != resource.RLIM_INFINITY and target > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ImportError, ValueError, OSError):
+        pass
+
+
+def _estimate(result, chunks, plan) -> int:
+    """Bytes the whole set will take, from one chunk's: its PDFs for each of the set's chunks,
+    twice (the kept chunks and the joined files stand side by side until the set is written),
+    and a margin of a tenth."""
+    def size(value) -> int:
+        if isinstance(value, bytes):
+            return len(value)
+        if isinstance(value, dict):
+            return sum(size(v) for v in value.values())
+        if isinstance(value, (list, tuple)):
+            return sum(size(v) for v in value)
+        return 0
+    per_student = size(result) / max(1, len(result.get("students", ())))
+    return int(per_student * len(plan) * 2 * 1.1)
 
 
 def _student_solutions(a: Assignment, own: list, paper: str, book, options: dict, single: bool) -> dict:

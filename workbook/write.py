@@ -51,10 +51,12 @@ def prepare_dir(out_dir: Path) -> Path:
     return out_dir
 
 
-def write_all(out_dir: Path, files: list[tuple[str, bytes]], remove: tuple[str, ...] = (),
+def write_all(out_dir: Path, files: list[tuple[str, bytes | Path]], remove: tuple[str, ...] = (),
               record: bool = False) -> list[Path]:
     """Write every (relative name, bytes) into out_dir as one step and delete the files `remove`
-    names; return the paths written. With `record`, the folder's record lists exactly these files."""
+    names; return the paths written. Data given as a Path is a file made already (a class set's
+    PDFs joined on disk): linked (or copied) in, never read into memory. With `record`, the
+    folder's record lists exactly these files."""
     out_dir = prepare_dir(out_dir)
     if record:
         files = list(files) + [(RECORD, _record_bytes(files))]
@@ -69,8 +71,11 @@ def write_all(out_dir: Path, files: list[tuple[str, bytes]], remove: tuple[str, 
         for name, (_, data) in zip(names, files):
             path = staging / "files" / name
             path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "wb") as handle:
-                handle.write(data)
+            if isinstance(data, Path):  # a file laid out on disk already (a class set's joined PDFs)
+                _link_or_copy(data, path)
+            else:
+                with open(path, "wb") as handle:
+                    handle.write(data)
             os.chmod(path, mode)
         for name in names:  # every folder the files go into, made (and checked) before the commit
             _make_parents(out_dir, name)
@@ -285,9 +290,30 @@ def _write_through(path: Path, data: bytes) -> Path:
 
 # --- the record of what a run wrote, for --force ---------------------------------------------
 
+def _link_or_copy(source: Path, target: Path) -> None:
+    """`source` at `target` too: a hard link (the same disk, no second copy), else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def _digest(data) -> tuple[int, str]:
+    """(size, SHA-256) of bytes, or of a file read a block at a time."""
+    if not isinstance(data, Path):
+        return len(data), hashlib.sha256(data).hexdigest()
+    digest = hashlib.sha256()
+    with open(data, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return data.stat().st_size, digest.hexdigest()
+
+
 def _record_bytes(files) -> bytes:
-    entries = {str(_relative(name)): {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-               for name, data in files}
+    entries = {}
+    for name, data in files:
+        size, sha = _digest(data)
+        entries[str(_relative(name))] = {"size": size, "sha256": sha}
     return (json.dumps({"written-by": "moe-workbook", "files": entries}, indent=1, sort_keys=True) + "\n").encode()
 
 
@@ -384,6 +410,14 @@ def replacing(out_dir: Path, new_names: list[str], force: bool) -> Replacement:
     return Replacement(replaced, removed, kept)
 
 
+def _size(n: int) -> str:
+    """12345678 -> '12.3 MB'."""
+    for unit, scale in (("GB", 10 ** 9), ("MB", 10 ** 6), ("kB", 10 ** 3)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n} bytes"
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -401,7 +435,7 @@ class Parts:
     folder starts empty; `finish` removes it once the set is written. Only names of our own pattern
     are ever read or removed, never through a link."""
 
-    _NAME = re.compile(r"[0-9a-f]{24}(-\d{1,6})?\.(json|pdf)")
+    _NAME = re.compile(r"([0-9a-f]{24}(-\d{1,6})?|joined-[a-z]+)\.(json|pdf)")
     _MAX_JSON = 16 << 20
     _MAX_PDF = 1 << 30
 
@@ -417,7 +451,8 @@ class Parts:
             raise OutputError(f"cannot create {quoted(self.folder)}: {err.strerror or err}") from None
 
     def load(self, key: str):
-        """The chunk stored under `key` (bytes back in place of each file), or None."""
+        """The chunk stored under `key` (each PDF as the path of its file, read when it is joined),
+        or None."""
         path = self.folder / f"{key}.json"
         try:
             if path.is_symlink() or not path.is_file() or path.stat().st_size > self._MAX_JSON:
@@ -434,16 +469,20 @@ class Parts:
                 if not (isinstance(name, str) and self._NAME.fullmatch(name) and name.startswith(key)):
                     raise ValueError(name)
                 path = self.folder / name
-                if path.is_symlink() or path.stat().st_size > self._MAX_PDF:
+                if path.is_symlink() or not path.is_file() or path.stat().st_size > self._MAX_PDF:
                     raise ValueError(name)
-                return path.read_bytes()
+                with open(path, "rb") as handle:
+                    if handle.read(5) != b"%PDF-":
+                        raise ValueError(name)
+                return path
             return {k: self._inflate(v, key) for k, v in value.items()}
         if isinstance(value, list):
             return [self._inflate(v, key) for v in value]
         return value
 
-    def save(self, key: str, result) -> None:
-        """Store a chunk: each bytes value as a file, then the rest as JSON (the commit)."""
+    def save(self, key: str, result):
+        """Store a chunk: each bytes value as a file, then the rest as JSON (the commit). Returns
+        the chunk with the path of each file in place of its bytes (nothing of it left in memory)."""
         count = iter(range(10 ** 6))
 
         def flat(value):
@@ -461,12 +500,29 @@ class Parts:
             self._put(f"{key}.json", json.dumps(facts, ensure_ascii=False).encode())
         except OSError as err:
             raise OutputError(f"cannot write into {quoted(self.folder)}: {err.strerror or err}") from None
+        facts.pop("chunk")
+        return self._inflate(facts, key)
+
+    def joined(self, side: str) -> Path:
+        """Where a side's joined PDF is written before it moves into place: 'joined-worksheet.pdf'."""
+        return self.folder / f"joined-{side}.pdf"
 
     def _put(self, name: str, data: bytes) -> None:
         temporary = self.folder / f".{name}.{os.getpid()}.tmp"
         with open(temporary, "wb") as handle:
             handle.write(data)
         os.replace(temporary, self.folder / name)
+
+    def check_room(self, needed: int) -> None:
+        """OutputError, before the set is laid out, when the disk cannot hold `needed` more bytes."""
+        try:
+            free = shutil.disk_usage(self.folder).free
+        except OSError:
+            return
+        if needed > free:
+            raise OutputError(f"not enough disk space in {quoted(self.folder.parent)} for this class set: about "
+                              f"{_size(needed)} needed, {_size(free)} free (free some space, or write it elsewhere "
+                              "with --out)")
 
     def tidy(self) -> None:
         """After a failed run: the folder goes if no chunk was kept in it (nothing to resume)."""
