@@ -3,6 +3,7 @@ interruption are kept in the exam folder's .moe-workbook-parts/ and taken as the
 laid out, and the files are the very bytes of one uninterrupted run. A kept chunk that does not
 belong (another command, a damaged file) is laid out again, never trusted."""
 
+import io
 import json
 import os
 import signal
@@ -32,7 +33,9 @@ class Stop(Exception):
 
 def test_an_interrupted_set_resumes_to_the_same_bytes(tmp_path, monkeypatch):
     plan = _plan()
-    whole = dict(build_exam(plan, jobs=1))
+    (tmp_path / "whole").mkdir()
+    whole = {name: data.read_bytes() if isinstance(data, Path) else data
+             for name, data in build_exam(plan, jobs=1, parts=Parts(tmp_path / "whole", resume=False))}
 
     laid = []
     real = exam_module._chunk_pdfs
@@ -123,3 +126,36 @@ def test_a_disk_too_small_is_said_before_the_set_is_laid_out(tmp_path, monkeypat
     assert len(message) == 1 and "not enough disk space" in message[0] and "50.0 kB free" in message[0]
     assert len(laid) == 1  # refused after the first chunk, not after the whole set
     assert not out.exists() or not [p for p in out.rglob("*")]
+
+
+def test_the_set_joined_on_disk_looks_as_the_one_joined_in_memory(tmp_path):
+    """StreamedPdf (a class set with its chunks on disk, memory flat) against JoinedPdf (qpdf in
+    memory): the same pages as pictures, the same bookmarks on the same pages, the same title."""
+    from pypdf import PdfReader
+
+    from conftest import pictures
+
+    plan = plan_exam([preset(PRESET), preset("router-gradient-top2")], 5, variants=3)
+    (tmp_path / "disk").mkdir()
+    memory = dict(build_exam(plan, jobs=1, options={"solutions": True}))
+    disk = dict(build_exam(plan, jobs=1, options={"solutions": True}, parts=Parts(tmp_path / "disk", resume=False)))
+
+    def outline(reader):
+        out = []
+
+        def walk(items, depth):
+            for item in items:
+                if isinstance(item, list):
+                    walk(item, depth + 1)
+                else:
+                    out.append((depth, item.title, reader.get_destination_page_number(item)))
+        walk(reader.outline, 0)
+        return out
+
+    for name in ("worksheets.pdf", "keys.pdf", "solutions.pdf"):
+        a, b = memory[name], disk[name].read_bytes()
+        ra, rb = PdfReader(io.BytesIO(a)), PdfReader(io.BytesIO(b))
+        assert len(ra.pages) == len(rb.pages) > 0
+        assert outline(ra) == outline(rb) and outline(ra)
+        assert ra.metadata.title == rb.metadata.title
+        assert pictures(a, tmp_path, name + "-memory", dpi=30) == pictures(b, tmp_path, name + "-disk", dpi=30), name

@@ -105,3 +105,175 @@ def _saved(pdf, title: str, marks: list[Mark], path: Path | None = None) -> byte
     buffer = io.BytesIO()
     pdf.save(buffer, deterministic_id=True)
     return buffer.getvalue()
+
+
+class StreamedPdf:
+    """PDFs joined page after page straight into a file, one part open at a time: memory stays
+    the same whatever the number of parts (a class set of thousands of students), where JoinedPdf
+    holds every part's objects until it saves. Each part's pages, and every object they reach
+    (not their old page tree), are written out renumbered as they come; the page tree, the
+    outline from the parts' marks, the document information and the cross-reference table
+    close the file. The same parts give the same bytes."""
+
+    def __init__(self, path: Path):
+        self._file = open(path, "wb")
+        self._offsets: dict[int, int] = {}
+        self._next = 3              # 1: the catalog, 2: the page tree, written last
+        self._pages: list[int] = []
+        self._marks: list[Mark] = []
+        self._lang = None
+        self._info: dict[str, object] = {}
+        self._write(b"%PDF-1.7\n%\xbf\xf7\xa2\xfe\n")
+
+    def _write(self, data: bytes) -> None:
+        self._file.write(data)
+
+    def _object(self, number: int, body: bytes) -> None:
+        self._offsets[number] = self._file.tell()
+        self._write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+
+    def add(self, part, marks: list[Mark] = ()) -> None:
+        """Append every page of `part` (PDF bytes or a file's path)."""
+        import pikepdf
+
+        first = len(self._pages)
+        with pikepdf.open(part if isinstance(part, Path) else io.BytesIO(part)) as pdf:
+            numbers: dict[tuple[int, int], int] = {}
+            queue = []
+
+            def ref(obj) -> bytes:
+                if obj.objgen not in numbers:
+                    numbers[obj.objgen] = self._next
+                    self._next += 1
+                    queue.append(obj)
+                return b"%d 0 R" % numbers[obj.objgen]
+
+            for page in pdf.pages:
+                self._pages.append(int(ref(page.obj).split()[0]))
+            while queue:
+                obj = queue.pop(0)
+                self._object(numbers[obj.objgen], _syntax(obj, ref, top=True))
+            if self._lang is None and "/Lang" in pdf.Root:
+                self._lang = pdf.Root.Lang.unparse()
+            for key in ("/Creator", "/Producer"):
+                if key in pdf.docinfo and key not in self._info:
+                    self._info[key] = pdf.docinfo[key].unparse()
+        self._marks += [(level, label, first + page, top) for level, label, page, top in marks]
+
+    def close(self, title: str) -> None:
+        """The page tree, the outline, the catalog and the cross-reference table: the file is whole."""
+        import pikepdf
+
+        kids = b" ".join(b"%d 0 R" % n for n in self._pages)
+        outline = self._outline()
+        self._info["/Title"] = pikepdf.String(title).unparse()
+        info = self._next
+        self._next += 1
+        self._object(info, b"<< " + b" ".join(k.encode() + b" " + v for k, v in sorted(self._info.items())) + b" >>")
+        self._object(2, b"<< /Type /Pages /Count %d /Kids [ %s ] >>" % (len(self._pages), kids))
+        catalog = b"<< /Type /Catalog /Pages 2 0 R" + (b" /Outlines %d 0 R" % outline if outline else b"") + (
+            b" /Lang " + self._lang if self._lang else b"") + b" >>"
+        self._object(1, catalog)
+        start = self._file.tell()
+        size = self._next
+        self._write(b"xref\n0 %d\n0000000000 65535 f \n" % size)
+        for n in range(1, size):
+            self._write(b"%010d 00000 n \n" % self._offsets[n])
+        self._file.flush()
+        digest = _file_digest(self._file.name)
+        self._write(b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R /ID [ <%s> <%s> ] >>\nstartxref\n%d\n%%%%EOF\n"
+                    % (size, info, digest, digest, start))
+        self._file.close()
+
+    def _outline(self) -> int | None:
+        """The outline items from the marks, nested by level (a skipped level: one up), as objects."""
+        import pikepdf
+
+        if not self._marks:
+            return None
+        root = {"children": [], "number": self._next}
+        self._next += 1
+        parents = {0: root}
+        for level, label, page, top in self._marks:
+            item = {"children": [], "number": self._next, "label": label, "page": self._pages[page], "top": top}
+            self._next += 1
+            parent = parents[max(n for n in parents if n <= level)]
+            parent["children"].append(item)
+            item["parent"] = parent["number"]
+            parents = {n: v for n, v in parents.items() if n <= level}
+            parents[level + 1] = item
+
+        def count(node) -> int:
+            return sum(1 + count(c) for c in node["children"])
+
+        def write(node) -> None:
+            kids = node["children"]
+            parts = []
+            if "label" in node:
+                dest = (b"[ %d 0 R /XYZ null %s null ]" % (node["page"], _real(round(node["top"], 2)))
+                        if node["top"] is not None else b"[ %d 0 R /Fit ]" % node["page"])
+                parts += [b"/Title " + pikepdf.String(node["label"]).unparse(), b"/Parent %d 0 R" % node["parent"],
+                          b"/Dest " + dest]
+            else:
+                parts.append(b"/Type /Outlines")
+            if kids:
+                parts += [b"/First %d 0 R" % kids[0]["number"], b"/Last %d 0 R" % kids[-1]["number"],
+                          b"/Count %d" % count(node)]
+            siblings = node.get("siblings", ())
+            for key, other in siblings:
+                parts.append(key + b" %d 0 R" % other)
+            self._object(node["number"], b"<< " + b" ".join(parts) + b" >>")
+            for i, kid in enumerate(kids):
+                kid["siblings"] = ([(b"/Prev", kids[i - 1]["number"])] if i else []) + (
+                    [(b"/Next", kids[i + 1]["number"])] if i + 1 < len(kids) else [])
+                write(kid)
+
+        write(root)
+        return root["number"]
+
+
+def _real(value) -> bytes:
+    """A PDF number: 12, 12.5, never an exponent."""
+    text = format(value, "f").rstrip("0").rstrip(".") if "." in format(value, "f") else format(value, "f")
+    return (text or "0").encode()
+
+
+def _file_digest(path) -> bytes:
+    import hashlib
+
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest().encode()
+
+
+def _syntax(obj, ref, top: bool = False) -> bytes:
+    """An object in PDF syntax, each indirect object it holds as a reference (`ref` numbers it);
+    a page's /Parent left out (the joined file's own page tree is its parent)."""
+    import pikepdf
+    from decimal import Decimal
+
+    if isinstance(obj, bool):
+        return b"true" if obj else b"false"
+    if isinstance(obj, int):
+        return b"%d" % obj
+    if isinstance(obj, (Decimal, float)):
+        return _real(obj)
+    if obj is None:
+        return b"null"
+    if not top and obj.is_indirect:
+        return ref(obj)
+    if isinstance(obj, pikepdf.Stream):
+        raw = obj.read_raw_bytes()
+        entries = [(k, v) for k, v in obj.stream_dict.items() if k != "/Length"]
+        head = b"<< " + b" ".join(pikepdf.Name(k).unparse() + b" " + _syntax(v, ref) for k, v in entries)
+        return head + b" /Length %d >>\nstream\n" % len(raw) + raw + b"\nendstream"
+    if isinstance(obj, pikepdf.Dictionary):
+        page = obj.get("/Type") == pikepdf.Name.Page
+        items = [(k, v) for k, v in obj.items() if not (page and k == "/Parent")]
+        body = b" ".join(pikepdf.Name(k).unparse() + b" " + _syntax(v, ref) for k, v in items)
+        return b"<< " + body + (b" /Parent 2 0 R" if page else b"") + b" >>"
+    if isinstance(obj, pikepdf.Array):
+        return b"[ " + b" ".join(_syntax(v, ref) for v in obj) + b" ]"
+    return obj.unparse()

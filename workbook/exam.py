@@ -240,7 +240,7 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress, p
     """Lay every student's sheets out (in parallel, a few students per job; each job renders its own
     HTML), join them, and add page ranges to `rows`. With `parts`, chunks kept there are taken
     as they are and each chunk laid out is kept there."""
-    from workbook.binding import JoinedPdf
+    from workbook.binding import JoinedPdf, StreamedPdf
 
     workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
     # at most _CHUNK students a job, at least four jobs: two each for two cores, and progress that
@@ -254,7 +254,9 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress, p
     if worked:
         _solutions_html(plan[0], plan[0].solutions[0][1], paper, options)
     sides = ("worksheet", "key") + (("solutions",) if worked else ())
-    merged = {side: JoinedPdf() for side in sides}
+    # with the kept chunks on disk, each side is written to its file part by part (memory does not
+    # grow with the class); without them (a library caller), joined in memory
+    merged = {side: StreamedPdf(parts.joined(side)) if parts else JoinedPdf() for side in sides}
     facts = []
 
     def take(chunk, result):  # joined as each job comes back, while the others are still laid out
@@ -319,7 +321,11 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress, p
         if side in merged:
             count = f"{len(plan)} {'student' if len(plan) == 1 else 'students'}"
             title = f"{what} · {kind} · {count}"
-            joined.append((name, merged[side].save(parts.joined(side), title) if parts else merged[side].pdf(title)))
+            if parts:
+                merged[side].close(title)
+                joined.append((name, parts.joined(side)))
+            else:
+                joined.append((name, merged[side].pdf(title)))
     return joined + singles
 
 

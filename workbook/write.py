@@ -9,7 +9,8 @@ so the folder holds the old set or the new one. Nothing is written through a lin
 folder that is a link: a link where a file goes is refused. An exam folder keeps a record of the
 files it wrote (`.moe-workbook-files.json`, with their sizes and SHA-256), and `--force` replaces
 or removes only files in that record and unchanged since. write_file writes one file a user named
-(a device or a FIFO is written through, never renamed over). Leaves out: rendering.
+(a device or a FIFO is written through, never renamed over). Parts keeps a class set's finished
+chunks in the exam folder while it is laid out, for `exam --resume`. Leaves out: rendering.
 """
 
 import errno
@@ -525,7 +526,11 @@ class Parts:
                               "with --out)")
 
     def tidy(self) -> None:
-        """After a failed run: the folder goes if no chunk was kept in it (nothing to resume)."""
+        """After a failed run: the half-joined files go (a resumed run joins again), and the folder
+        too if no chunk was kept in it (nothing to resume)."""
+        for path in self.folder.glob("joined-*.pdf"):
+            if self._NAME.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+                path.unlink(missing_ok=True)
         try:
             self.folder.rmdir()
         except OSError:
