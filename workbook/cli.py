@@ -317,7 +317,7 @@ def key(code, worksheet, worked, fmt, paper, out):
 
 @cli.command()
 @click.argument("preset_names", metavar="PRESET...", nargs=-1, required=True)
-@click.option("--variants", type=click.IntRange(1, 500), help="Number of variants (sheets without names).")
+@click.option("--variants", type=click.IntRange(1, 100_000), help="Number of variants (sheets without names, up to 100,000).")
 @click.option("--roster", type=click.Path(path_type=Path), help="CSV of student names (column 'name' or the first), optional 'id'.")
 @click.option("--id-column", help="Name of the roster's id column (default: 'id' when present).")
 @click.option("--forms", type=click.IntRange(1, 26), help="Forms A, B, ... of one exam instead of one variant each.")

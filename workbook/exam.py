@@ -297,9 +297,23 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress, p
     todo = [(chunk, key) for chunk, key in zip(chunks, keys) if key not in kept]
     if workers > 1 and len(todo) > 1:
         with worker_pool(workers) as pool:
-            futures = {key: pool.submit(_chunk_pdfs, (chunk, paper, options, per_student)) for chunk, key in todo}
+            # a few chunks ahead of the join, not the whole class: results waiting to be joined stay few
+            ahead, waiting, futures = 3 * workers, iter(todo), {}
+
+            def submit():
+                for chunk, key in waiting:
+                    futures[key] = pool.submit(_chunk_pdfs, (chunk, paper, options, per_student))
+                    if len(futures) >= ahead:
+                        return
+
+            submit()
             for chunk, key in zip(chunks, keys):
-                take(chunk, kept[key] if key in kept else laid_out(key, futures[key].result()))
+                if key in kept:
+                    take(chunk, kept[key])
+                    continue
+                result = futures.pop(key).result()
+                submit()
+                take(chunk, laid_out(key, result))
     else:
         for chunk, key in zip(chunks, keys):
             take(chunk, kept[key] if key in kept else laid_out(key, _chunk_pdfs((chunk, paper, options, per_student))))
