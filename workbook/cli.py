@@ -371,7 +371,7 @@ def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out,
     with _made_for_this_run(folder):  # a run that fails takes its new, empty folder away again
         _library(prepare_dir, folder)  # a folder that cannot be written fails before minutes of layout
         _library(replacing, folder, [], force)  # and one with files in it, without --force
-        plan = _library(plan_exam, chosen, seed, students, variants or 0, forms or 0)
+        plan = _library(plan_exam, chosen, seed, students, variants or 0, forms or 0, True)
         for name, (distinct, sheets) in shared_problems(plan).items():  # said before minutes of layout
             click.echo(f"Note: {name} has only {distinct} distinct problem{'s' if distinct > 1 else ''} for "
                        f"{sheets} sheets, so some students share one (manifest: problems, shared_by)", err=True)

@@ -52,6 +52,24 @@ class Assignment:
         return self.student.name or (f"form {self.form}" if self.form else f"variant {self.student.row}")
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A variant as a large class's plan keeps it: its spec and code. Its solution is worked out
+    again where its sheet is made (solve is deterministic), so a plan of thousands of students does
+    not hold thousands of solutions (about 20 kB each)."""
+
+    spec: Spec
+    code: str
+
+    def solved(self) -> Solution:
+        return solve(self.spec)
+
+
+def solved(sol) -> Solution:
+    """A plan's variant as a Solution, whether the plan keeps it whole or as Planned."""
+    return sol.solved() if isinstance(sol, Planned) else sol
+
+
 def variant_seed(exam_seed: int, who: str, preset: str, attempt: int = 0) -> int:
     """(7, 'row 3', 'token-choice-ffn') -> a 32-bit seed, the same on every run and machine."""
     text = f"moe-workbook exam {exam_seed} {who} {preset} {attempt}"
@@ -59,8 +77,9 @@ def variant_seed(exam_seed: int, who: str, preset: str, attempt: int = 0) -> int
 
 
 def plan_exam(presets: list[Preset], exam_seed: int, students: tuple[Student, ...] = (),
-              variants: int = 0, forms: int = 0) -> tuple[Assignment, ...]:
-    """Every student's variants; distinct codes per preset across students (or forms)."""
+              variants: int = 0, forms: int = 0, light: bool = False) -> tuple[Assignment, ...]:
+    """Every student's variants; distinct codes per preset across students (or forms). With
+    `light`, each variant is kept as Planned (spec and code), not as its whole solution."""
     if forms and not 1 <= forms <= MAX_FORMS:
         raise SpecError(f"--forms must be from 1 to {MAX_FORMS}, not {forms}")
     if not students:
@@ -79,7 +98,8 @@ def plan_exam(presets: list[Preset], exam_seed: int, students: tuple[Student, ..
         key = f"form {form}" if forms else f"row {s.row}"
         if key not in by_key:
             chosen = [_variant(p, exam_seed, key, used[p.name]) for p in presets]
-            by_key[key] = (tuple((p.name, sol) for p, (sol, _) in zip(presets, chosen)),
+            by_key[key] = (tuple((p.name, Planned(sol.spec, sol.code) if light else sol)
+                                 for p, (sol, _) in zip(presets, chosen)),
                            tuple(problem for _, problem in chosen))
         plan.append(Assignment(s, form, *by_key[key]))
     return tuple(plan)
@@ -127,6 +147,7 @@ def shared_problems(plan: tuple[Assignment, ...]) -> dict[str, tuple[int, int]]:
 
 def _sheet(a: Assignment, sol: Solution, paper: str, options: dict):
     """A student's sheet. options: title, font_size, scaffold (faded | guided | standard | exam)."""
+    sol = solved(sol)
     sheet = scaffold(sol, build_sheet(sol, paper), options.get("scaffold") or "standard")
     return dataclasses.replace(sheet, student=a.student.name, form=a.form,
                                title=options.get("title") or sheet.title,
@@ -150,6 +171,7 @@ def _solutions_html(a: Assignment, sol: Solution, paper: str, options: dict) -> 
     from workbook.render_html import render_solutions
     from workbook.solutions import sections, worked
 
+    sol = solved(sol)
     sheet = _sheet(a, sol, paper, {**options, "scaffold": "standard"})
     return render_solutions(sheet, sections(sheet, worked(sol, sheet)), options.get("template_dir") or "")
 

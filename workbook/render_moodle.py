@@ -146,7 +146,7 @@ def sheets(plan):
             continue
         seen.add(a.form)
         for name, sol in a.solutions:
-            yield a, name, sol
+            yield a, name, (sol.solved() if hasattr(sol, "solved") else sol)  # a large plan keeps specs only
 
 
 def render_moodle(exam: str, plan, paper: str = "a4", options: dict | None = None) -> str:
