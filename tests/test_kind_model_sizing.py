@@ -21,6 +21,7 @@ from fractions import Fraction as F
 from pathlib import Path
 
 import pytest
+from conftest import learner_answers
 
 from workbook.check import grade, groups
 from workbook.kinds.model_configs import MODELS, computed, load
@@ -107,7 +108,7 @@ def test_the_published_figures_are_the_counts_rounded(model):
 def test_the_readme_lists_every_computed_figure():
     text = README.read_text(encoding="utf-8")
     for model in REAL:
-        m, got = load(model), computed(load(model))
+        got = computed(load(model))
         active = got.get("active_published", got["active"])
         assert f"{int(got['total']):,}" in text and f"{int(active):,}" in text, model
 
@@ -142,15 +143,8 @@ def big(step: str, n: int, width: int = 5) -> dict:
     return {f"{step}[1][{j}]": text[j - 1] if j <= len(text) else "" for j in range(1, width + 1)}
 
 
-def answer_file(sol, texts: dict) -> dict:
-    data = {"code": sol.code}
-    for g in groups(build_sheet(sol)):
-        data[g.key] = [[texts.get(c.ref, c.answer) for c in row] for row in g.rows]
-    return data
-
-
 def findings(sol, texts: dict) -> dict:
-    report = grade(sol, build_sheet(sol), answer_file(sol, texts))
+    report = grade(sol, build_sheet(sol), learner_answers(sol, texts))
     return {(f.step, f.cause or ("carried" if f.carried else "slip")) for s in report.steps for f in s.findings}
 
 
