@@ -5,6 +5,7 @@ A script, not a test. Prints one figure a line, `name: value unit`, and exits 0:
     python benchmarks/class_set.py            # 30, 100 and 500 students; jobs 1 and 2
     python benchmarks/class_set.py --quick    # 10 and 30 students, a smoke run
     python benchmarks/class_set.py --sizes 100,2000 --preset token-choice-ffn
+    python benchmarks/class_set.py --resume-check 2000   # killed half-way, resumed: the same bytes?
 
 Each run is `python -m workbook exam PRESET --variants N --jobs J` in a fresh process, into a
 temporary folder removed afterwards. Figures per run: wall seconds, CPU seconds of the process
@@ -22,6 +23,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,6 +59,37 @@ def _pages(manifest: Path) -> int:
     return sum(last.values())
 
 
+def resume_check(preset: str, students: int) -> None:
+    """An uninterrupted run, then the same run killed (SIGKILL) half-way and resumed with --resume:
+    prints whether every file has the same bytes, and the share of the work the resumed run redid."""
+    import signal
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    args = [sys.executable, "-m", "workbook", "exam", preset, "--variants", str(students)]
+    with tempfile.TemporaryDirectory() as folder:
+        reference, out = Path(folder) / "reference", Path(folder) / "resumed"
+        start = time.perf_counter()
+        subprocess.run(args + ["--out", str(reference)], cwd=ROOT, env=env, check=True, capture_output=True)
+        whole = time.perf_counter() - start
+        proc = subprocess.Popen(args + ["--out", str(out)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(whole / 2)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        kept = len(list((out / ".moe-workbook-parts").glob("*.json")))
+        start = time.perf_counter()
+        subprocess.run(args + ["--out", str(out), "--resume"], cwd=ROOT, env=env, check=True, capture_output=True)
+        resumed = time.perf_counter() - start
+        names = sorted(p.relative_to(reference) for p in reference.rglob("*") if p.is_file()
+                       and not p.name.startswith(".moe-workbook"))
+        same = all((out / n).read_bytes() == (reference / n).read_bytes() for n in names)
+    show(f"resume {students} students: same bytes as uninterrupted", "yes" if same else "NO")
+    show(f"resume {students} students: chunks kept at the kill", kept)
+    show(f"resume {students} students: wall uninterrupted", whole, "s", 1)
+    show(f"resume {students} students: wall of the resumed run", resumed, "s", 1)
+
+
 def show(name: str, value, unit: str = "", digits: int = 3) -> None:
     shown = f"{value:.{digits}f}" if isinstance(value, float) else str(value)
     print(f"{name}: {shown}" + (f" {unit}" if unit else ""), flush=True)
@@ -67,7 +100,11 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="10 and 30 students: a smoke run")
     parser.add_argument("--sizes", help="comma-separated class sizes (default 30,100,500)")
     parser.add_argument("--preset", default="token-choice-ffn")
+    parser.add_argument("--resume-check", type=int, metavar="N", help="only the kill-and-resume check of N students")
     args = parser.parse_args(argv)
+    if args.resume_check:
+        resume_check(args.preset, args.resume_check)
+        return 0
     sizes = [int(s) for s in (args.sizes or ("10,30" if args.quick else "30,100,500")).split(",")]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     show("cpus usable", cores, "cpus")
