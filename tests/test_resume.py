@@ -23,7 +23,7 @@ pytestmark = pytest.mark.pdf
 PRESET = "token-choice-5x6"
 
 
-def _plan(n=8, seed=3):
+def _plan(n=6, seed=3):
     return plan_exam([preset(PRESET)], seed, variants=n)
 
 
@@ -57,7 +57,7 @@ def test_an_interrupted_set_resumes_to_the_same_bytes(tmp_path, monkeypatch):
     resumed = {name: data.read_bytes() if isinstance(data, Path) else data  # joined on disk, not in memory
                for name, data in build_exam(plan, jobs=1, parts=Parts(tmp_path, resume=True))}
     assert resumed == whole
-    assert len(laid) == 3  # 8 students in chunks of 2: the kept one not laid out again
+    assert len(laid) == 2  # 6 students in chunks of 2: the kept one not laid out again
     first = {a.student.row for a in laid[0]}
     assert first == {3, 4}
 
@@ -85,7 +85,7 @@ def test_a_chunk_of_another_command_or_a_damaged_one_is_laid_out_again(tmp_path,
 def test_killed_from_the_command_line_and_resumed(tmp_path):
     """`exam` killed mid-layout (SIGKILL) keeps what it laid out; the same command with --resume
     writes the bytes of an uninterrupted run and removes the kept chunks."""
-    args = [sys.executable, "-m", "workbook", "exam", PRESET, "--variants", "8", "--jobs", "1"]
+    args = [sys.executable, "-m", "workbook", "exam", PRESET, "--variants", "6", "--jobs", "1"]
     reference = tmp_path / "reference"
     subprocess.run(args + ["--out", str(reference)], check=True, capture_output=True, timeout=300)
     out = tmp_path / "exam"
@@ -135,7 +135,7 @@ def test_the_set_joined_on_disk_looks_as_the_one_joined_in_memory(tmp_path):
 
     from conftest import pictures
 
-    plan = plan_exam([preset(PRESET), preset("router-gradient-top2")], 5, variants=3)
+    plan = plan_exam([preset(PRESET), preset("router-gradient-top2")], 5, variants=2)
     (tmp_path / "disk").mkdir()
     memory = dict(build_exam(plan, jobs=1, options={"solutions": True}))
     disk = dict(build_exam(plan, jobs=1, options={"solutions": True}, parts=Parts(tmp_path / "disk", resume=False)))
