@@ -159,3 +159,18 @@ def test_the_set_joined_on_disk_looks_as_the_one_joined_in_memory(tmp_path):
         assert outline(ra) == outline(rb) and outline(ra)
         assert ra.metadata.title == rb.metadata.title
         assert pictures(a, tmp_path, name + "-memory", dpi=30) == pictures(b, tmp_path, name + "-disk", dpi=30), name
+
+
+def test_a_link_planted_in_the_parts_folder_is_never_written_through(tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    (tmp_path / "exam").mkdir()
+    parts = Parts(tmp_path / "exam", resume=False)
+    key = "0" * 24
+    (parts.folder / f".{key}.json.{os.getpid()}.tmp").symlink_to(victim)
+    (parts.folder / "joined-worksheet.pdf").symlink_to(victim)
+    parts.save(key, {"students": []})
+    from workbook.binding import StreamedPdf
+    StreamedPdf(parts.joined("worksheet")).close("t")
+    assert not parts.joined("worksheet").is_symlink()
+    assert victim.read_text() == "mine"

@@ -116,7 +116,12 @@ class StreamedPdf:
     close the file. The same parts give the same bytes."""
 
     def __init__(self, path: Path):
-        self._file = open(path, "wb")
+        import os
+
+        Path(path).unlink(missing_ok=True)  # written anew, never through a link left in its place
+        self._path = Path(path)
+        self._file = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                                       0o666), "wb")
         self._offsets: dict[int, int] = {}
         self._next = 3              # 1: the catalog, 2: the page tree, written last
         self._pages: list[int] = []
@@ -180,7 +185,7 @@ class StreamedPdf:
         for n in range(1, size):
             self._write(b"%010d 00000 n \n" % self._offsets[n])
         self._file.flush()
-        digest = _file_digest(self._file.name)
+        digest = _file_digest(self._path)
         self._write(b"trailer\n<< /Size %d /Root 1 0 R /Info %d 0 R /ID [ <%s> <%s> ] >>\nstartxref\n%d\n%%%%EOF\n"
                     % (size, info, digest, digest, start))
         self._file.close()

@@ -509,8 +509,11 @@ class Parts:
         return self.folder / f"joined-{side}.pdf"
 
     def _put(self, name: str, data: bytes) -> None:
+        """Write a file by a rename, never through a link left where the temporary file goes."""
         temporary = self.folder / f".{name}.{os.getpid()}.tmp"
-        with open(temporary, "wb") as handle:
+        temporary.unlink(missing_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(temporary, self.folder / name)
 
