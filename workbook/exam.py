@@ -311,7 +311,7 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress, p
     def laid_out(key, result):  # kept at once: an interruption after this loses nothing of it
         if parts:
             if not estimated:  # the first chunk tells the set's size: refused now if the disk cannot hold it
-                estimated.append(_estimate(result, chunks, plan))
+                estimated.append(_estimate(result, len(plan)))
                 parts.check_room(estimated[0])
             return parts.save(key, result)  # its PDFs on disk from here on, not in memory
         return result
@@ -380,10 +380,10 @@ def _more_open_files(wanted: int) -> None:
         pass
 
 
-def _estimate(result, chunks, plan) -> int:
-    """Bytes the whole set will take, from one chunk's: its PDFs for each of the set's chunks,
-    twice (the kept chunks and the joined files stand side by side until the set is written),
-    and a margin of a tenth."""
+def _estimate(result, students: int) -> int:
+    """Bytes a set of `students` will take, from one chunk's: its PDFs' bytes per student, for
+    every student, twice (the kept chunks and the joined files stand side by side until the set
+    is written), and a margin of a tenth."""
     def size(value) -> int:
         if isinstance(value, bytes):
             return len(value)
@@ -393,7 +393,7 @@ def _estimate(result, chunks, plan) -> int:
             return sum(size(v) for v in value)
         return 0
     per_student = size(result) / max(1, len(result.get("students", ())))
-    return int(per_student * len(plan) * 2 * 1.1)
+    return int(per_student * students * 2 * 1.1)
 
 
 def _student_solutions(a: Assignment, own: list, paper: str, book, options: dict, single: bool) -> dict:
