@@ -12,6 +12,7 @@ import sympy
 
 from workbook.formatting import pretty, tenths
 from workbook.kinds.group_routing_rules import plain_top, ranked
+from workbook.kinds.shared_experts_working import softmax_lines
 from workbook.working import Term, Working, claim, factor, joined, line, num, power, reason
 
 
@@ -45,18 +46,9 @@ def _experts(values, picked) -> str:
 
 
 def _probs(sol) -> Working:
-    S, P = sol.problem.S, sol.step("probs").exact
-    lines = []
-    for t, row in enumerate(S):
-        low = min(row)
-        powers = [power(3, v - low) for v in row]
-        whole = [num(sympy.Integer(3) ** (v - low)) for v in row]
-        term = joined((powers[0], Term(f"({joined(powers, '+').text})", joined(powers, "+").src)), "/")
-        then = joined((whole[0], Term(f"({joined(whole, '+').text})", joined(whole, "+").src)), "/")
-        lines.append(line(f"t{t + 1} (row min {pretty(low)}): P[t{t + 1},E1] = 3^(S − min) / Σ 3^(S − min)",
-                          term, P[t][0], [f"probs[{t + 1}][1]"], then=then))
     return Working("probs", "DeepSeek-V2's affinities: a softmax (base 3 here) over all the experts of the token. "
-                   "Subtracting the row minimum cancels in the division and keeps the powers whole.", tuple(lines))
+                   "Subtracting the row minimum cancels in the division and keeps the powers whole.",
+                   softmax_lines(sol.problem.S, sol.step("probs").exact))
 
 
 def _sigmoid(sol) -> Working:

@@ -63,7 +63,15 @@ def _top(values, k: int) -> list[int]:
 
 
 def _probs(sol) -> Working:
-    S, P = sol.problem.S, sol.step("probs").exact
+    return Working("probs", "The router's softmax (base 3) over the routed experts only: each row of P says how "
+                   "much the token wants each routed expert. Subtracting the row minimum cancels in the division "
+                   "and keeps the powers whole. The shared experts take no part: they need no router.",
+                   softmax_lines(sol.problem.S, sol.step("probs").exact))
+
+
+def softmax_lines(S, P) -> tuple:
+    """Each token's first probability worked out: 3^(S − row min) over the row's sum (DeepSeekMoE's
+    and DeepSeek-V2's softmax with base 3; the group-routing sheets' too)."""
     lines = []
     for t, row in enumerate(S):
         low = min(row)
@@ -73,10 +81,7 @@ def _probs(sol) -> Working:
         then = joined((whole[0], _paren(joined(whole, "+"))), "/")
         lines.append(line(f"t{t + 1} (row min {pretty(low)}): P[t{t + 1},E1] = 3^(S[t{t + 1},E1] − min) / "
                           f"Σ 3^(S − min)", term, P[t][0], [f"probs[{t + 1}][1]"], then=then))
-    return Working("probs", "The router's softmax (base 3) over the routed experts only: each row of P says how "
-                   "much the token wants each routed expert. Subtracting the row minimum cancels in the division "
-                   "and keeps the powers whole. The shared experts take no part: they need no router.",
-                   tuple(lines))
+    return tuple(lines)
 
 
 def _sigmoid(sol) -> Working:
