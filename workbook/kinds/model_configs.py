@@ -97,7 +97,7 @@ def value(count: Count, known: dict):
         total += term
     for coef, sid in count.refs:
         total += Integer(coef) * known[sid]
-    return total if count.divisor == 1 else Rational(total, count.divisor) if total.is_Integer else total / count.divisor
+    return total if count.divisor == 1 else Rational(total, count.divisor)
 
 
 # --- the plan of each family -------------------------------------------------------------------
@@ -307,9 +307,7 @@ def _rumour(m: Published) -> list[Count]:
             Count("flops", "FLOPs per token", "2 × active", "About 2 FLOPs per active parameter. The rumour quotes "
                   f"'~{m['rumoured_flops']} TFLOPs' per forward pass: per token, 2 × active is in GFLOPs.",
                   refs=((2, "active"),), section=_COST),
-            *(Count(f"memory_{b}", f"{b} bits", f"total × {b} / 8 / 10⁹",
-                    f"The weights at {b} bits are total × {b} / 8 bytes; GB = 10⁹ bytes.",
-                    refs=((b, "total"),), divisor=8 * GB, section=_COST) for b in BITS),
+            *_cost()[1:],  # the memory at 16, 8 and 4 bits
             Count("gpus_16", f"{gpu} GB GPUs at 16 bits", f"total × 2 / ({gpu} · 10⁹), as a decimal",
                   f"How many {gpu} GB GPUs the 16-bit weights alone would fill (before any KV cache).",
                   refs=((2, "total"),), divisor=gpu * GB, section=_COST)]

@@ -19,8 +19,9 @@ from workbook.formatting import decimal2
 from workbook.kinds.model_configs import BITS, GB, MODELS, PUBLISHED, computed, counts, load
 from workbook.kinds.model_sizing_working import carried, working  # noqa: F401
 from workbook.kinds.model_weights import forward_counts
-from workbook.kinds.sizing import _PLACES, _WIDTH, _groups
-from workbook.layout import Board, Cell, Grid, answer_free
+from workbook.kinds.sizing import _WIDTH, _groups
+from workbook.kinds.sizing import _places as sizing_places
+from workbook.layout import Board, Cell, Grid
 from workbook.problem import Step
 from workbook.spec import Param
 
@@ -116,17 +117,8 @@ def _given_board(m) -> Board:
 
 
 def _places(name, sol, ids) -> Grid:
-    """A place-value grid: one count per row, three digits to a box (as sizing's)."""
-    width = _WIDTH if answer_free(sol.spec) else max(len(_groups(sol.step(i).exact[0])) for i in ids)
-    lines = []
-    for sid in ids:
-        v = sol.step(sid).exact[0]
-        g = _groups(v)
-        assert len(g) <= width, f"{sid}: {len(g)} boxes of three digits"
-        g = [""] * (width - len(g)) + g
-        lines.append(tuple(Cell(answer=x, blank=True, ref=f"{sid}[1][{width - j}]") for j, x in enumerate(g)))
-    labels = tuple(_label(sol, sid) for sid in ids)
-    return Grid(name, tuple(lines), labels, _PLACES[-width:])
+    """A place-value grid, one count per row, three digits to a box: sizing's own."""
+    return sizing_places(name, sol, [(_label(sol, sid).replace("\u00a0", " "), sid) for sid in ids])
 
 
 def _label(sol, sid) -> str:
