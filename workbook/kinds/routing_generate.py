@@ -246,15 +246,21 @@ def _on_router(spec: Spec, W: np.ndarray, pool: np.ndarray, rng, repeats: bool, 
     """Up to `builds` sets of token rows from the pool of router W, each with its jitter and
     expert weights: the first whole sheet that keeps the contract, or None."""
     pool_probs = softmax_rows((pool @ W.T).astype(float), spec["gate"])
+    probs = (pool_probs, _hundredths(pool_probs), _flat(pool_probs) if spec.kind == "expert-choice" else None)
     for _ in range(builds):
-        X = _pick_rows(spec, pool, pool_probs, rng, repeats)
+        X = _pick_rows(spec, pool, probs, rng, repeats)
         if X is None:
             continue
         jitter = (_chosen_jitter if chosen_jitter else _jitter)(rng, X, W) if spec.params.get("jitter") else ()
         if jitter is None:
             continue
+        # the routing's faults do not depend on the experts: told once per set of rows (one draw of
+        # experts is still made, as before, so the same seed keeps the same numbers)
+        routing = _sheet_fault(spec, Problem(as_matrix(X), as_matrix(W), (), jitter)) if spec["ffn"] else None
         for _ in range(_EXPERT_DRAWS if spec["ffn"] else 1):
             experts = _experts(rng, spec) if spec["ffn"] else ()
+            if routing is not None:
+                break
             problem = Problem(as_matrix(X), as_matrix(W), experts, jitter)
             fault = _sheet_fault(spec, problem)
             if fault is None:
@@ -268,26 +274,27 @@ def _summary(spec: Spec) -> str:
     return ", ".join(f"{k}={v}" for k, v in spec.params.items())
 
 
-def _pick_rows(spec: Spec, pool: np.ndarray, pool_probs: np.ndarray, rng, repeats: bool = False):
-    """T distinct rows of the pool, chosen one by one (None when stuck).
+def _pick_rows(spec: Spec, pool: np.ndarray, probs: tuple, rng, repeats: bool = False):
+    """T distinct rows of the pool, chosen one by one (None when stuck); probs: the pool's
+    probabilities, the same in hundredths (_hundredths) and, for expert choice, its flat rows (_flat).
 
     Expert choice: the first row is a flat one, meant to be dropped; each later row must keep
     every expert's top c+1 probabilities well separated, and rows that lift a column that still
     needs c tokens above the dropped one are preferred. The dropped token is then shuffled in."""
+    pool_probs, rounded, flat = probs
     chosen: list[int] = []
     allowed = np.ones(len(pool), dtype=bool)
     expert_choice = spec.kind == "expert-choice"
     for _ in range(spec["tokens"]):
         if expert_choice and chosen:
-            allowed &= _keeps_columns_separated(pool_probs, pool_probs[chosen], spec["capacity"])
+            allowed &= _keeps_columns_separated(pool_probs, rounded, pool_probs[chosen], spec["capacity"])
         choices = np.flatnonzero(allowed)
         if len(choices) == 0 and repeats:
             choices = np.arange(len(pool))  # scarce rows: a token row may appear twice
         if len(choices) == 0:
             return None
-        if expert_choice and not chosen:
-            flatness = pool_probs[choices].max(axis=1)
-            choices = choices[flatness <= np.quantile(flatness, 0.25)]
+        if expert_choice and not chosen:  # every row is allowed yet
+            choices = flat
         elif expert_choice:
             choices = _lifting(pool_probs, choices, pool_probs[chosen], spec["capacity"])
         pick = int(rng.choice(choices))
@@ -308,19 +315,27 @@ def _lifting(pool_probs: np.ndarray, choices: np.ndarray, chosen_probs: np.ndarr
     return choices[gains == gains.max()]
 
 
-def _keeps_columns_separated(pool_probs: np.ndarray, chosen_probs: np.ndarray, c: int) -> np.ndarray:
-    """Mask of pool rows that, added to the chosen rows, leave each column's top c+1 separated."""
-    ok = np.ones(len(pool_probs), dtype=bool)
-    pool_r = np.floor(pool_probs * 100 + 0.5 + 1e-9)
-    for e in range(pool_probs.shape[1]):
-        top = np.sort(chosen_probs[:, e])[::-1][:c + 1]
-        v = pool_probs[:, e]
-        enters = v > top[-1] if len(top) == c + 1 else np.ones_like(ok)
-        diff = np.abs(v[:, None] - top[None, :])
-        same_r = pool_r[:, e][:, None] == np.floor(top * 100 + 0.5 + 1e-9)[None, :]
-        clash = ((diff < 0.01 - 1e-12) | same_r).any(axis=1)
-        ok &= ~(enters & clash)
-    return ok
+def _flat(pool_probs: np.ndarray) -> np.ndarray:
+    """The flattest quarter of the pool's rows (by their best probability): a first row to drop."""
+    flatness = pool_probs.max(axis=1)
+    return np.flatnonzero(flatness <= np.quantile(flatness, 0.25))
+
+
+def _hundredths(probs: np.ndarray) -> np.ndarray:
+    """Probabilities as the hundredths a sheet prints (rounded half up)."""
+    return np.floor(probs * 100 + 0.5 + 1e-9)
+
+
+def _keeps_columns_separated(pool_probs: np.ndarray, rounded: np.ndarray, chosen_probs: np.ndarray,
+                             c: int) -> np.ndarray:
+    """Mask of pool rows that, added to the chosen rows, leave each column's top c+1 separated
+    (every column at once: rows x top x columns); `rounded`: the pool's in hundredths."""
+    top = -np.sort(-chosen_probs, axis=0)[:c + 1]  # each column's best c+1 so far, best first
+    clash = (np.abs(pool_probs[:, None, :] - top) < 0.01 - 1e-12) | (rounded[:, None, :] == _hundredths(top))
+    clash = clash.any(axis=1)
+    if len(top) == c + 1:
+        clash &= pool_probs > top[-1]  # a row that does not enter a column's top c+1 cannot clash there
+    return ~clash.any(axis=1)
 
 
 def _router(rng, E: int, d: int, magnitude: int) -> np.ndarray:
