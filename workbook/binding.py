@@ -11,22 +11,40 @@ same input gives the same bytes. Leaves out: drawing (render_pdf.py) and what th
 """
 
 import io
+from collections import Counter
 from pathlib import Path
 
 Mark = tuple[int, str, int, float | None]
 
 
-def bind(drawn: bytes, pages: list[tuple[int, int | None]], title: str, marks: list[Mark] = (),
-         keywords: str = "") -> bytes:
-    """A PDF whose page i is drawn page pages[i][0] with drawn page pages[i][1] (if any) over it."""
+def bind(drawn: bytes, pages: list[tuple], title: str, marks: list[Mark] = (),
+         keywords: str = "", memo: dict | None = None) -> bytes:
+    """A PDF whose page i is drawn page pages[i][0] with the rest of pages[i] laid over it in turn:
+    drawn pages (their indexes; None for none) or plate.Lettering (words set in text operators).
+    `memo`: the Letterings' contents already made from the same `drawn` (both sides share some)."""
     import pikepdf
 
     source = pikepdf.Pdf.open(io.BytesIO(drawn))
     pdf = pikepdf.Pdf.new()
-    for base, layer in pages:
-        pdf.pages.append(source.pages[base])
-        if layer is not None:
-            _overlay(pdf, pdf.pages[-1], source.pages[layer])
+    fonts: dict = {}  # carrier page -> role -> (font, widths)
+    uses = Counter(base for base, *_ in pages)
+    for base, *layers in pages:
+        if uses[base] > 1:  # a plate's page, under several students' words: a page dict of its own
+            page = pikepdf.Dictionary(pdf.copy_foreign(source.pages[base].obj))  # (the copy is kept as it is)
+            if isinstance(page.get("/Contents"), pikepdf.Array):
+                page.Contents = pikepdf.Array(list(page.Contents))
+            pdf.pages.append(pikepdf.Page(pdf.make_indirect(page)))
+        else:
+            pdf.pages.append(source.pages[base])
+        for n, layer in enumerate(layer for layer in layers if layer is not None):
+            name = "/Layer" if n == 0 else f"/Layer{n + 1}"
+            if isinstance(layer, int):
+                _overlay(pdf, pdf.pages[-1], pdf.copy_foreign(source.pages[layer].as_form_xobject()), name)
+            else:
+                if layer.carrier not in fonts:
+                    fonts[layer.carrier] = _carrier_fonts(source.pages[layer.carrier], layer.roles)
+                form = _lettering_form(pdf, layer, fonts[layer.carrier], pdf.pages[-1], {} if memo is None else memo)
+                _overlay(pdf, pdf.pages[-1], form, name)
     for key in ("/Creator", "/Producer"):
         if key in source.docinfo:
             pdf.docinfo[key] = source.docinfo[key]
@@ -37,18 +55,98 @@ def bind(drawn: bytes, pages: list[tuple[int, int | None]], title: str, marks: l
     return _saved(pdf, title, marks)
 
 
-def _overlay(pdf, page, layer) -> None:
-    """Draw `layer` (a page of the same size) over `page`, as a form named /Layer in the page's
-    own resources (pikepdf's add_overlay picks random names, so the bytes would change)."""
+def _overlay(pdf, page, form, name: str = "/Layer") -> None:
+    """Draw `form` (a form XObject of the page's size) over `page`, named `name` in the page's own
+    resources (pikepdf's add_overlay picks random names, so the bytes would change)."""
     import pikepdf
 
     resources = pikepdf.Dictionary(page.Resources)  # own copies: drawn pages share theirs
     xobjects = pikepdf.Dictionary(resources.get("/XObject", pikepdf.Dictionary()))
-    xobjects.Layer = pdf.copy_foreign(layer.as_form_xobject())
+    xobjects[name] = form
     resources.XObject = xobjects
     page.Resources = resources
-    page.contents_add(b"q\n", prepend=True)
-    page.contents_add(b"\nQ\n/Layer Do\n")
+    if name == "/Layer":
+        page.contents_add(b"q\n", prepend=True)
+        page.contents_add(b"\nQ\n/Layer Do\n")
+    else:
+        page.contents_add(f"\n{name} Do\n".encode())
+
+
+def _carrier_fonts(page, roles: tuple) -> dict:
+    """role -> (font object, {glyph: width}) from a plate's carrier page, which draws one line
+    per role, in the order of `roles`."""
+    import pikepdf
+
+    names = [operands[0] for operands, op in pikepdf.parse_content_stream(page, "Tf")]
+    if len(names) != len(roles):
+        raise ValueError(f"carrier page names {len(names)} fonts for {len(roles)} roles")
+    out = {}
+    for role, name in zip(roles, names):
+        font = page.Resources.Font[name]
+        widths, w = {}, list(font.DescendantFonts[0].get("/W", []))
+        i = 0
+        while i < len(w):
+            first = int(w[i])
+            if isinstance(w[i + 1], pikepdf.Array):
+                for k, value in enumerate(w[i + 1]):
+                    widths[first + k] = float(value)
+                i += 2
+            else:
+                for g in range(first, int(w[i + 1]) + 1):
+                    widths[g] = float(w[i + 2])
+                i += 3
+        out[role] = (font, widths)
+    return out
+
+
+def lettering_ops(lettering, fonts: dict) -> tuple[bytes, dict]:
+    """A plate.Lettering's PDF content and the fonts it names (name -> role): fonts maps role ->
+    (font object, widths {glyph: width in thousandths}); names are /R0, /R1, ... in the order of its roles.
+    A run's glyphs advance by the font's widths; where that puts a glyph half a thousandth of the
+    size or more from its place (a monospaced font's widths are rounded), a TJ adjustment moves
+    it back."""
+    names = {role: f"/R{i}" for i, role in enumerate(lettering.roles)}
+    used, out, colour = {}, [], None
+    for role, size, rgb, x, y, glyphs in lettering.runs:
+        _, widths = fonts[role]
+        used[names[role]] = role
+        parts, drift = ["["], 0.0  # drift: how far right of its place the font's widths put the pen
+        for glyph, advance in glyphs:
+            if drift >= 0.5 or drift <= -0.5:
+                step = round(drift)
+                parts.append(f">{step}<")
+                drift -= step
+            parts.append(_HEX[glyph])
+            drift += widths.get(glyph, 1000) - advance * 1000
+        fill = "" if rgb == colour else "{} {} {} rg ".format(*map(_number, rgb))
+        colour = rgb
+        out.append(f"BT {names[role]} {_number(size)} Tf {fill}1 0 0 1 {_number(x)} {_number(y)} Tm "
+                   f"[<{''.join(parts[1:])}>] TJ ET")
+    return ("\n".join(out) + "\n").encode(), used
+
+
+_HEX = tuple(f"{g:04x}" for g in range(1 << 16))
+
+
+def _number(value: float) -> str:
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return text if text not in ("-0", "") else "0"
+
+
+def _lettering_form(pdf, lettering, fonts: dict, page, memo: dict):
+    """A form XObject of the page's size drawing a plate.Lettering."""
+    import pikepdf
+
+    if id(lettering) not in memo:
+        memo[id(lettering)] = (lettering, lettering_ops(lettering, fonts))  # (kept alive: its id stays its own)
+    content, used = memo[id(lettering)][1]
+    form = pikepdf.Stream(pdf, content)
+    form.Type = pikepdf.Name.XObject
+    form.Subtype = pikepdf.Name.Form
+    form.BBox = page.MediaBox
+    form.Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary({name: pdf.copy_foreign(fonts[role][0])
+                                                                  for name, role in used.items()}))
+    return form
 
 
 class JoinedPdf:

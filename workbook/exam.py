@@ -34,7 +34,8 @@ from workbook.workers import worker_pool
 
 MAX_FORMS = 26
 _RESEEDS = 20
-_CHUNK = 5  # most students per layout job: fewer PDFs to join, yet progress shown as jobs finish
+_CHUNK = 10  # most students per layout job: fewer PDFs to join, yet progress shown as jobs finish
+_PER_PROCESS = 30  # fewest students that pay for a worker process of their own
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,17 @@ class Planned:
     code: str
 
     def solved(self) -> Solution:
-        return solve(self.spec)
+        return _recent.pop(self.code, None) or solve(self.spec)
+
+
+_recent: dict = {}  # code -> a Planned variant's solution, solved while planning: taken once when its
+_RECENT = 64        # sheet is made in this process (the last few planned; not a copy of the plan)
+
+
+def _remember(sol: Solution) -> None:
+    _recent[sol.code] = sol
+    while len(_recent) > _RECENT:
+        _recent.pop(next(iter(_recent)))
 
 
 def solved(sol) -> Solution:
@@ -98,6 +109,9 @@ def plan_exam(presets: list[Preset], exam_seed: int, students: tuple[Student, ..
         key = f"form {form}" if forms else f"row {s.row}"
         if key not in by_key:
             chosen = [_variant(p, exam_seed, key, used[p.name]) for p in presets]
+            if light:
+                for sol, _ in chosen:
+                    _remember(sol)
             by_key[key] = (tuple((p.name, Planned(sol.spec, sol.code) if light else sol)
                                  for p, (sol, _) in zip(presets, chosen)),
                            tuple(problem for _, problem in chosen))
@@ -181,10 +195,12 @@ def _chunk_pdfs(job) -> dict:
     side (each student's pages padded to an even count), with each student's page counts and
     bookmarks, and their own PDFs when asked; with options' `solutions`, each student's worked
     solutions too (one PDF per sheet: pages, bookmarks)."""
-    from workbook.render_pdf import lay_out, print_alone, print_sheets
+    from workbook.plate import lay_out
+    from workbook.render_pdf import print_alone, print_sheets
 
     chunk, paper, options, single = job
-    groups = [[lay_out(_printable(a, sol, paper, options)) for _, sol in a.solutions] for a in chunk]
+    # each preset's pages are laid out once per process (a plate) and every student set into them
+    groups = [[lay_out(_printable(a, sol, paper, options), name) for name, sol in a.solutions] for a in chunk]
     titles = [{side: _single_title(a, side, options) for side in ("worksheet", "key")} for a in chunk] if single else None
     printed = print_sheets(groups, pad=paper, singles=titles)
     out = {**printed.pdfs, "students": list(printed.groups)}
@@ -264,7 +280,9 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress, p
     as they are and each chunk laid out is kept there."""
     from workbook.binding import JoinedPdf, StreamedPdf
 
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(plan)))
+    # a process of its own for every _PER_PROCESS students at most: starting one (imports, fonts, a
+    # plate per preset) costs about as much as setting thirty students into their plates
+    workers = max(1, min(jobs or os.cpu_count() or 1, -(-len(plan) // _PER_PROCESS)))
     # at most _CHUNK students a job, at least four jobs: two each for two cores, and progress that
     # moves on one; not sized by the cores, since each job's PDF subsets its own fonts and the
     # same exam should give the same bytes on any machine

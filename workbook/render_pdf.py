@@ -193,12 +193,16 @@ def lay_out(printable, wanted=SIDES) -> LaidOut:
     once. Both sides are always drawn, whichever are wanted: the embedded font subsets hold the
     glyphs of every drawn page, so a side's PDF would otherwise depend on whether the other side
     was asked for too (`key CODE` must give the bytes `generate` wrote)."""
-    import_weasyprint()
+    return lay_out_documents(documents(list(printable.htmls)), printable, wanted)
+
+
+def lay_out_documents(laid_docs: list, printable, wanted=SIDES) -> LaidOut:
+    """lay_out for documents already laid out from printable's HTMLs (plate.py lays out its own)."""
     from weasyprint.document import Page
 
     titles = dict(zip(SIDES, printable.titles))  # a school's template without a <title> keeps ours
     if len(printable.htmls) == 2:
-        docs = dict(zip(SIDES, documents(list(printable.htmls))))
+        docs = dict(zip(SIDES, laid_docs))
         drawn, sides = [], {}
         for side, doc in docs.items():
             sides[side] = tuple((len(drawn) + i, None) for i in range(len(doc.pages)))
@@ -207,7 +211,7 @@ def lay_out(printable, wanted=SIDES) -> LaidOut:
         return LaidOut(first, tuple(drawn), {side: sides[side] for side in wanted},
                        {side: docs[side].metadata.title or titles[side] for side in wanted},
                        {side: _marks(docs[side]) for side in wanted}, ", ".join(first.metadata.keywords or ()))
-    pair = documents(list(printable.htmls))[0]
+    pair = laid_docs[0]
     drawn, sides = [], {side: [] for side in SIDES}
     for page in pair.pages:
         drawn.append(Page(_without(page._page_box, *_OWN.values())))
@@ -300,44 +304,60 @@ def print_sheets(groups: list[list[LaidOut]], pad: str = "", singles: list[dict]
     drawn, plan, spans = _paged(groups, pad)
     first = groups[0][0]
     source = write_pdf(first.document.copy(drawn))
+    memo: dict = {}  # a plate's Lettering of both sides, made once
     pdfs = {side: bind(source, pages, first.titles[side],
                        [(lv, label, span[side].first + page, top) for span in spans
                         for lv, label, page, top in span[side].marks],
-                       _keywords([sheet for group in groups for sheet in group]))
+                       _keywords([sheet for group in groups for sheet in group]), memo)
             for side, pages in plan.items()}
     rows = []
     for i, (group, span) in enumerate(zip(groups, spans)):
         row = {side: (s.pages, s.padded, s.marks) for side, s in span.items()}
         if singles:
             row["single"] = {side: bind(source, plan[side][s.first:s.first + s.pages], singles[i][side],
-                                        s.marks, _keywords(group)) for side, s in span.items()}
+                                        s.marks, _keywords(group), memo) for side, s in span.items()}
         rows.append(row)
     return Printed(pdfs, tuple(rows))
 
 
 def _paged(groups: list[list[LaidOut]], pad: str):
-    """Every page to draw; each side's pages as (base, layer) indexes into them; each group's
-    span per side."""
+    """Every page to draw (a page several sheets share, a plate's, once); each side's pages as
+    tuples of layers: indexes into them, or plate.Lettering over them; each group's span per side."""
     drawn, plan, spans, blank = [], {side: [] for side in groups[0][0].sides}, [], None
+    index: dict = {}  # id of a drawn page -> its place in `drawn`
+
+    def place(page) -> int:
+        if id(page) not in index:
+            index[id(page)] = len(drawn)
+            drawn.append(page)
+        return index[id(page)]
+
     for group in groups:
         span = {side: _Span(len(pages)) for side, pages in plan.items()}
         for sheet in group:
-            offset = len(drawn)
-            drawn += sheet.drawn
+            where = [place(page) for page in sheet.drawn]
             for side, pages in plan.items():
                 here = len(pages) - span[side].first
                 span[side].marks += [(lv, label, here + page, top) for lv, label, page, top in sheet.marks[side]]
-                pages += [(offset + base, None if layer is None else offset + layer) for base, layer in sheet.sides[side]]
+                pages += [tuple(_moved(layer, where) for layer in entry if layer is not None)
+                          for entry in sheet.sides[side]]
         for side, pages in plan.items():
             span[side].pages = len(pages) - span[side].first
             if pad and span[side].pages % 2:
                 if blank is None:
-                    blank = len(drawn)
-                    drawn.append(blank_page(pad))
-                pages.append((blank, None))
+                    blank = place(blank_page(pad))
+                pages.append((blank,))
             span[side].padded = len(pages) - span[side].first
         spans.append(span)
     return drawn, plan, spans
+
+
+def _moved(layer, where: list):
+    """A sheet's layer with its drawn pages' indexes as the class set's."""
+    if isinstance(layer, int):
+        return where[layer]
+    from dataclasses import replace
+    return replace(layer, carrier=where[layer.carrier])
 
 
 def _keywords(sheets: list[LaidOut]) -> str:
