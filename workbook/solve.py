@@ -56,7 +56,9 @@ def solve(spec: Spec, problem=None) -> Solution:
 
 def leaves(value):
     """Flatten a ragged nested tuple/list/array: ((1, 2), (3,)) -> 1, 2, 3."""
-    if isinstance(value, (tuple, list, np.ndarray)):
+    if isinstance(value, np.ndarray) and value.dtype != object:
+        yield from value.ravel().tolist()  # a numeric array's leaves at once, not item by item
+    elif isinstance(value, (tuple, list, np.ndarray)):
         for item in value:
             yield from leaves(item)
     else:
