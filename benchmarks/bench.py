@@ -162,6 +162,10 @@ def solve_rates(fig: Figures, cfg: dict) -> None:
         fig.add(f"generate rate {p.name}", len(seeds) / statistics.median(times["generate"]), "variants/s", 1)
         fig.add(f"exact solve+check rate (no generation) {p.name}",
                 len(seeds) / statistics.median(times["exact"]), "variants/s", 1)
+    for key, label in (("generate", "generate rate"), ("solve", "solve rate")):
+        rates = {p.name: len(seeds) / statistics.median(t) for p, t in zip(presets(), totals[key])}
+        slowest = min(rates, key=rates.get)
+        fig.add(f"slowest {label}: {slowest}", rates[slowest], "variants/s", 1)
     n = len(seeds) * len(presets())
     for key, label in (("solve", "solve rate"), ("generate", "generate rate"),
                        ("exact", "exact solve+check rate (no generation)")):
