@@ -339,7 +339,8 @@ def key(code, worksheet, worked, fmt, paper, out):
 @click.option("--scaffold", type=click.Choice(SCAFFOLDS), default="standard", show_default=True,
               help="faded: each step's first row worked out, the second's last box left; guided: a worked start "
                    "in each step; exam: only inputs and answer spaces.")
-@click.option("--jobs", type=click.IntRange(1, 64), help="Processes laying out PDFs (default: one per core).")
+@click.option("--jobs", type=click.IntRange(1, 64),
+              help="Processes laying out PDFs (default: one per core, one per 30 students at most).")
 def exam(preset_names, variants, roster, id_column, forms, seed, exam_name, out, force, resume, fmt, per_student,
          solutions, csv_bom, paper, title, font_size, template_dir, scaffold, jobs):
     """Write a class set: a variant per student (or forms), every worksheet and every key.

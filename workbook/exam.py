@@ -280,9 +280,10 @@ def _pdfs(plan, rows: list[dict], paper, per_student, jobs, options, progress, p
     as they are and each chunk laid out is kept there."""
     from workbook.binding import JoinedPdf, StreamedPdf
 
-    # a process of its own for every _PER_PROCESS students at most: starting one (imports, fonts, a
-    # plate per preset) costs about as much as setting thirty students into their plates
-    workers = max(1, min(jobs or os.cpu_count() or 1, -(-len(plan) // _PER_PROCESS)))
+    # as many processes as asked; by default one per core, but a process of its own for every
+    # _PER_PROCESS students at most: starting one (imports, fonts, a plate per preset) costs about
+    # as much as setting thirty students into their plates
+    workers = max(1, min(jobs, len(plan)) if jobs else min(os.cpu_count() or 1, -(-len(plan) // _PER_PROCESS)))
     # at most _CHUNK students a job, at least four jobs: two each for two cores, and progress that
     # moves on one; not sized by the cores, since each job's PDF subsets its own fonts and the
     # same exam should give the same bytes on any machine
