@@ -92,6 +92,20 @@ def test_a_plate_prints_what_a_full_layout_prints(tmp_path):
     assert [_stamped(s) for s in stamped] == [True, True, False, True, False]
 
 
+@pytest.mark.full_audit
+@pytest.mark.parametrize("name, paper", [(p.name, ("a4", "letter")[i % 2]) for i, p in enumerate(presets())])
+def test_every_preset_prints_the_same_from_its_plate(name, paper, tmp_path):
+    """Every preset, on A4 and Letter in turn: three students, the first the plate's own."""
+    _check(name, paper, tmp_path, NAMES[:2] + ("Grace Hopper",))
+
+
+def test_a_keys_chart_of_the_answers_is_each_students_own(tmp_path):
+    """A key that draws a chart of the student's answers (switch's load per expert) gets the
+    student's chart in the plate's place: set, and printed as a full layout prints it."""
+    stamped = _check("switch-8x4", "letter", tmp_path, names=("", ""))
+    assert all(_stamped(s) for s in stamped)
+
+
 def test_unnamed_students_are_all_set_into_one_plate():
     stamped, _ = _laid("quantize-int8-int4", "letter", names=("",) * 4)
     assert all(_stamped(s) for s in stamped)

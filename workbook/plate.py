@@ -42,6 +42,8 @@ _SIDEMARK = re.compile(r'<div class="sidemark ([^"]*)">([^<]*)</div>')
 _META = re.compile(r'<span>Variant <span class="code">([^<]*)</span>([^<]*)</span>')
 _NAME = re.compile(r'<span class="student">([^<]*)</span>')
 _KEYWORDS = re.compile(r'<meta name="keywords" content="([^"]*)">')
+_PICTURE = re.compile(r"(<svg\b[^>]*>).*?</svg>", re.S)  # an inline picture (a key's chart of its answers)
+_SVG = "{http://www.w3.org/2000/svg}svg"
 _CARRIER = "moe-workbook-carrier"
 _EMPTY = 0x0FFFFFFF  # Pango's PANGO_GLYPH_EMPTY: a zero-width character, drawn as nothing
 
@@ -54,6 +56,7 @@ def skeleton(html: str) -> str:
     s = _KEYWORDS.sub("", s)
     s = _SIDEMARK.sub(lambda m: f'<div class="sidemark {m.group(1)}"></div>', s)
     s = _META.sub("<span>Variant </span>", s)
+    s = _PICTURE.sub(lambda m: m.group(1) + "</svg>", s)
     return _NAME.sub('<span class="student"></span>', s)
 
 
@@ -66,6 +69,7 @@ class Words:
     sidemarks: dict      # class ('only-ws', 'only-key') -> text
     name: str | None     # None: an unnamed sheet
     keywords: str
+    pictures: tuple = ()  # every inline picture's markup, in the HTML's order
 
     @classmethod
     def of(cls, html: str) -> "Words":
@@ -75,7 +79,8 @@ class Words:
         return cls(markup.unescape(meta.group(1)), markup.unescape(meta.group(2)),
                    {c: markup.unescape(t) for c, t in _SIDEMARK.findall(html)},
                    " ".join(markup.unescape(name.group(1)).split()) if name else None,
-                   markup.unescape(keywords.group(1)) if keywords else "")
+                   markup.unescape(keywords.group(1)) if keywords else "",
+                   tuple(m.group(0) for m in _PICTURE.finditer(html)))
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,7 @@ class Unit:
     texts: tuple          # (text box, how its text is made: a function Words -> str or None)
     anchor: str
     room: float | None    # widest its words may be (None: no limit)
+    picture: int = -1     # for a picture (its root a replaced box, no texts): its place among the HTML's
 
 
 @dataclass(frozen=True)
@@ -421,6 +427,15 @@ def _units(laid, words: Words) -> list:
                 if span is None:
                     raise _NoPlate("name")
                 units.append(Unit(index, layer, box, ((box, lambda w: w.name),), "left", span.width))
+    pictures = [e for e in laid.document._html.etree_element.iter(_SVG)]
+    order = {id(e): i for i, e in enumerate(pictures)}
+    for index, page in enumerate(laid.drawn):
+        number, layer = page_of[index]
+        for box, _ in _walk(page._page_box):
+            if getattr(box, "element", None) is not None and box.element.tag == _SVG and hasattr(box, "replacement"):
+                units.append(Unit(index, layer, box, (), "left", None, order[id(box.element)]))
+    if len({u.picture for u in units if u.picture >= 0}) != len(pictures):
+        raise _NoPlate("a picture not drawn whole on one page")
     return units
 
 
@@ -432,6 +447,12 @@ def _set_words(plate: Plate, words: Words):
     made: dict = {}
     centre_room = _centre_room(plate)
     for unit in plate.units:
+        if unit.picture >= 0:
+            root = _picture(unit.root, words.pictures[unit.picture]) if unit.picture < len(words.pictures) else None
+            if root is None:
+                return None
+            made.setdefault(unit.page, {})[id(unit.root)] = root
+            continue
         shaped = []
         for box, make in unit.texts:
             text = make(words)
@@ -472,6 +493,24 @@ def _set_words(plate: Plate, words: Words):
                     page.children = list(page.children) + list(tree.children)
                 pages[(number, side)] = Page(page)
     return pages
+
+
+def _picture(box, svg: str):
+    """A copy of a plate's inline picture (a replaced box) drawing the student's picture instead,
+    or None when it does not parse. Its size is the plate's: the skeleton keeps the <svg> tag."""
+    from xml.etree import ElementTree
+
+    from weasyprint.images import SVGImage
+
+    try:
+        tree = ElementTree.fromstring(svg)
+        old = box.replacement
+        image = SVGImage(tree, old._base_url, old._url_fetcher, old._context)
+    except Exception:  # a picture WeasyPrint would also refuse, or not XML: laid out in full
+        return None
+    new = box.copy()
+    new.replacement = image
+    return new
 
 
 def _centre_room(plate: Plate) -> float:
