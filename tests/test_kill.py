@@ -122,6 +122,7 @@ def test_exam_killed_at_random_moments(tmp_path):
 
 
 @pytest.mark.pdf
+@pytest.mark.full_audit  # four builds of the whole course (about a minute): the exam's kills above run every day
 def test_build_killed_leaves_no_worker_and_the_old_set_or_the_new(tmp_path):
     started = time.monotonic()
     full = _complete(["build"], tmp_path / "reference")
