@@ -12,7 +12,9 @@ out every student's pages from scratch. A plate is one student's pair document l
   drawn in every class set's PDF so that its font subsets hold every glyph);
 - the header's and margins' own words (side marks, code and seed, name, the footers): the plate's
   text boxes are shaped again with the student's words (Pango, as WeasyPrint does) and moved as
-  their anchor says (left, right or centre, measured from the plate), then drawn by WeasyPrint.
+  their anchor says (left, right or centre, measured from the plate), then drawn by WeasyPrint;
+- a key's inline pictures (a chart of the student's answers): WeasyPrint's picture of the
+  student's SVG in the plate's box (the skeleton keeps the <svg> tag, so its size is the same).
 Everything else (grids, headings, conventions, page numbers) is drawn once per class set.
 
 A student is set into a plate only when nothing else differs: their HTML without those parts is
@@ -133,7 +135,8 @@ class Face:
 @dataclass(frozen=True)
 class Unit:
     """Words of the header or margins that change: the box that moves, its text boxes (in line
-    order) with what each becomes, and the anchor that stays ('left', 'right', 'centre')."""
+    order) with what each becomes, and the anchor that stays ('left', 'right', 'centre'); or an
+    inline picture (`picture`: which of the HTML's, in order)."""
 
     page: int
     layer: str            # '' (both sides), 'worksheet' or 'key'
@@ -146,7 +149,7 @@ class Unit:
 
 @dataclass(frozen=True)
 class Lettering:
-    """A page's board words for one side, to be drawn in PDF text operators over the page.
+    """A page's board words for one side or both, to be drawn in PDF text operators over the page.
     runs: (role, size in pt, (r, g, b), x pt, y pt from the page's bottom, ((glyph, advance in
     thousandths of the size), ...)). carrier: the drawn page whose fonts the runs use; roles: the
     carrier's roles in the order it draws them."""
