@@ -158,3 +158,14 @@ def test_the_picture_comparison_sees_a_misplaced_wrong_or_missing_number(how, tm
     stamped, full = _laid("token-choice-ffn", "a4", names=("",))
     with pytest.raises(AssertionError, match="differ by more than"):
         _same_pictures([_changed(stamped[0], how)], full, "a4", tmp_path, "changed")
+
+
+def test_a_plate_that_fails_costs_speed_never_the_sheet(monkeypatch):
+    """WeasyPrint's boxes are not a public interface: where setting a sheet fails (here: the
+    step that shapes the header's words breaks), the sheet is laid out in full, as before."""
+    def broken(plate, words):
+        raise AttributeError("a box without the attribute this module expects")
+
+    monkeypatch.setattr(plate, "_set_words", broken)
+    stamped, full = _laid("token-choice-ffn", "a4", names=("",))
+    assert not _stamped(stamped[0]) and len(stamped[0].drawn) == len(full[0].drawn)

@@ -651,11 +651,21 @@ def lay_out(printable, family: str = ""):
             return full(printable)
         if len(_plates) >= 16:  # a few presets' plates at a time (an exam of many presets)
             _plates.pop(next(iter(_plates)))
-        _plates[key] = make(printable, html)
+        _plates[key] = _quietly(make, printable, html)
         counts[0] += 1
     plate = _plates[key]
-    laid = plate.set(printable, html) if plate is not None else None
+    laid = _quietly(plate.set, printable, html) if plate is not None else None
     if laid is None:
         return full(printable)
     counts[1] += 1
     return laid
+
+
+def _quietly(step, *args):
+    """A plate's step, or None where it fails: a plate only saves time, and a sheet it cannot set
+    is laid out in full (a WeasyPrint whose inner boxes differ from the ones this module knows
+    must cost speed, never a class set)."""
+    try:
+        return step(*args)
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError, StopIteration):
+        return None
