@@ -60,9 +60,21 @@ def leaves(value):
         yield from value.ravel().tolist()  # a numeric array's leaves at once, not item by item
     elif isinstance(value, (tuple, list, np.ndarray)):
         for item in value:
-            yield from leaves(item)
+            if isinstance(item, (tuple, list, np.ndarray)):
+                yield from leaves(item)
+            else:  # a scalar: yielded here, not through a generator of its own
+                yield item
     else:
         yield value
+
+
+def _float(value) -> float:
+    """float(value); a rational's as p / q (Python divides integers correctly rounded, as sympy
+    does, without its arbitrary-precision detour)."""
+    p, q = getattr(value, "p", None), getattr(value, "q", None)
+    if type(p) is int and type(q) is int:
+        return p / q
+    return float(value)
 
 
 def _cross_check(spec: Spec, steps, floats: dict) -> None:
@@ -70,7 +82,7 @@ def _cross_check(spec: Spec, steps, floats: dict) -> None:
         if step.id not in floats:
             raise CheckError(f"exercise {spec.kind}: forward() has no step {step.id!r} to check the exact one against")
         expected = floats[step.id] if step.id != "dropped" else [floats["dropped"]]
-        exact = [float(v) for v in leaves(step.exact)]
+        exact = [_float(v) for v in leaves(step.exact)]
         approx = [float(v) for v in leaves(expected)]
         if len(exact) != len(approx) or any(abs(a - b) > TOLERANCE * max(1.0, abs(b))
                                             for a, b in zip(exact, approx)):
