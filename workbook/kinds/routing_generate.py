@@ -249,15 +249,21 @@ def _on_router(spec: Spec, W: np.ndarray, pool: np.ndarray, rng, repeats: bool, 
     pool_probs = softmax_rows((pool @ W.T).astype(float), spec["gate"])
     probs = (pool_probs, _near(pool_probs), _flat(pool_probs)) if spec.kind == "expert-choice" else (pool_probs, None, None)
     for _ in range(builds):
-        X = _pick_rows(spec, pool, probs, rng, repeats)
-        if X is None:
+        picked = _pick_rows(spec, pool, probs, rng, repeats)
+        if picked is None:
             continue
+        X = pool[picked]
         jitter = (_chosen_jitter if chosen_jitter else _jitter)(rng, X, W) if spec.params.get("jitter") else ()
         if jitter is None:
             continue
         # the routing's faults do not depend on the experts: told once per set of rows (one draw of
         # experts is still made, as before, so the same seed keeps the same numbers)
-        routing = _sheet_fault(spec, _Routing(X, W, (), jitter)) if spec["ffn"] else None
+        if not spec["ffn"]:
+            routing = None
+        elif spec.kind == "expert-choice":  # the pool's probabilities are the rows' own: no forward()
+            routing = _columns_fault(pool_probs[picked], spec["capacity"])
+        else:
+            routing = _sheet_fault(spec, _Routing(X, W, (), jitter))
         for _ in range(_EXPERT_DRAWS if spec["ffn"] else 1):
             drawn = _expert_draws(rng, spec) if spec["ffn"] else ()
             if routing is not None:
@@ -276,7 +282,7 @@ def _summary(spec: Spec) -> str:
 
 
 def _pick_rows(spec: Spec, pool: np.ndarray, probs: tuple, rng, repeats: bool = False):
-    """T distinct rows of the pool, chosen one by one (None when stuck); probs: the pool's
+    """T distinct rows of the pool (their indexes), chosen one by one (None when stuck); probs: the pool's
     probabilities and, for expert choice, which rows clash in which column (_near) and its flat
     rows (_flat).
 
@@ -302,10 +308,10 @@ def _pick_rows(spec: Spec, pool: np.ndarray, probs: tuple, rng, repeats: bool = 
         pick = int(_one_of(rng, choices))
         chosen.append(pick)
         allowed[pick] = False
-    rows = pool[chosen].copy()
+    picked = np.array(chosen)
     if expert_choice:
-        rows = rows[rng.permutation(len(rows))]
-    return rows
+        picked = picked[rng.permutation(len(picked))]
+    return picked
 
 
 def _one_of(rng, choices: np.ndarray):
@@ -440,6 +446,20 @@ class _Routing:
     W_router: np.ndarray
     experts: tuple
     jitter: tuple
+
+
+def _columns_fault(probs: np.ndarray, c: int):
+    """_sheet_fault's expert-choice routing rules on the rows' probabilities (the floats forward()
+    computes: softmax_rows works row by row): each expert's top c+1 apart, some token dropped
+    and some chosen twice; None when both hold."""
+    for column in probs.T:
+        if not well_separated(np.sort(column)[::-1][:c + 1]):
+            return "near-tie in an expert's column"
+    chosen = np.argsort(-probs, axis=0, kind="stable")[:c]  # each expert's c tokens, as routing_steps._ranked
+    coverage = np.bincount(chosen.ravel(), minlength=len(probs))
+    if not (coverage.min() == 0 and coverage.max() >= 2):
+        return "no dropped token or no token chosen twice"
+    return None
 
 
 def _sheet_fault(spec: Spec, problem: Problem):
