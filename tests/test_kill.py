@@ -138,3 +138,16 @@ def test_build_killed_leaves_no_worker_and_the_old_set_or_the_new(tmp_path):
         recover(out)
         assert _the_set(out) in ({}, full), draws  # nothing half written
     assert _complete(["build"], out) == full
+
+
+def test_a_signal_during_pikepdfs_import_waits_for_it_to_finish():
+    """pikepdf's extension aborts the process (SIGABRT) when a signal's handler raises while it
+    sets itself up; binding imports it with Ctrl-C held and hands the signal on after."""
+    from workbook.binding import held_signals
+
+    with pytest.raises(KeyboardInterrupt):
+        with held_signals():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler has run by now: it only noted the signal
+            inside = True
+    assert inside

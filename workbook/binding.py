@@ -10,11 +10,48 @@ same input gives the same bytes. Leaves out: drawing (render_pdf.py) and what th
 (exam.py, course.py).
 """
 
+import importlib
 import io
+import signal
+import sys
+import threading
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 Mark = tuple[int, str, int, float | None]
+
+
+def _pikepdf():
+    """pikepdf, imported with Ctrl-C and SIGTERM held until it is done: a signal that lands while
+    its extension sets itself up (nanobind creating its enums) aborts the whole process (SIGABRT,
+    'Critical nanobind error') instead of unwinding it."""
+    if "pikepdf" not in sys.modules:
+        with held_signals():
+            importlib.import_module("pikepdf")
+    return sys.modules["pikepdf"]
+
+
+@contextmanager
+def held_signals(signals=(signal.SIGINT, signal.SIGTERM)):
+    """Ctrl-C and SIGTERM noted, not acted on, inside the block; the first one noted is handed to
+    its own handler as the block ends. Only the main thread handles signals: elsewhere, nothing held."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    noted = []
+    before = {s: signal.signal(s, lambda signum, frame: noted.append(signum)) for s in signals}
+    try:
+        yield
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+        if noted:
+            handler = before[noted[0]]
+            if callable(handler):
+                handler(noted[0], None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(noted[0])
 
 
 def bind(drawn: bytes, pages: list[tuple], title: str, marks: list[Mark] = (),
@@ -22,7 +59,7 @@ def bind(drawn: bytes, pages: list[tuple], title: str, marks: list[Mark] = (),
     """A PDF whose page i is drawn page pages[i][0] with the rest of pages[i] laid over it in turn:
     drawn pages (their indexes; None for none) or plate.Lettering (words set in text operators).
     `memo`: the Letterings' contents already made from the same `drawn` (both sides share some)."""
-    import pikepdf
+    pikepdf = _pikepdf()
 
     source = pikepdf.Pdf.open(io.BytesIO(drawn))
     pdf = pikepdf.Pdf.new()
@@ -58,7 +95,7 @@ def bind(drawn: bytes, pages: list[tuple], title: str, marks: list[Mark] = (),
 def _overlay(pdf, page, form, name: str = "/Layer") -> None:
     """Draw `form` (a form XObject of the page's size) over `page`, named `name` in the page's own
     resources (pikepdf's add_overlay picks random names, so the bytes would change)."""
-    import pikepdf
+    pikepdf = _pikepdf()
 
     resources = pikepdf.Dictionary(page.Resources)  # own copies: drawn pages share theirs
     xobjects = pikepdf.Dictionary(resources.get("/XObject", pikepdf.Dictionary()))
@@ -75,7 +112,7 @@ def _overlay(pdf, page, form, name: str = "/Layer") -> None:
 def _carrier_fonts(page, roles: tuple) -> dict:
     """role -> (font object, {glyph: width}) from a plate's carrier page, which draws one line
     per role, in the order of `roles`."""
-    import pikepdf
+    pikepdf = _pikepdf()
 
     names = [operands[0] for operands, op in pikepdf.parse_content_stream(page, "Tf")]
     if len(names) != len(roles):
@@ -135,7 +172,7 @@ def _number(value: float) -> str:
 
 def _lettering_form(pdf, lettering, fonts: dict, page, memo: dict):
     """A form XObject of the page's size drawing a plate.Lettering."""
-    import pikepdf
+    pikepdf = _pikepdf()
 
     if id(lettering) not in memo:
         memo[id(lettering)] = (lettering, lettering_ops(lettering, fonts))  # (kept alive: its id stays its own)
@@ -155,7 +192,7 @@ class JoinedPdf:
     240 pages), with an outline built from each part's marks."""
 
     def __init__(self):
-        import pikepdf
+        pikepdf = _pikepdf()
 
         self._pikepdf = pikepdf
         self._pdf = pikepdf.Pdf.new()
@@ -185,7 +222,7 @@ class JoinedPdf:
 
 
 def _saved(pdf, title: str, marks: list[Mark], path: Path | None = None) -> bytes | None:
-    import pikepdf
+    pikepdf = _pikepdf()
 
     pdf.docinfo["/Title"] = title
     if marks:
@@ -237,7 +274,7 @@ class StreamedPdf:
 
     def add(self, part, marks: list[Mark] = ()) -> None:
         """Append every page of `part` (PDF bytes or a file's path)."""
-        import pikepdf
+        pikepdf = _pikepdf()
 
         first = len(self._pages)
         with pikepdf.open(part if isinstance(part, Path) else io.BytesIO(part)) as pdf:
@@ -265,7 +302,7 @@ class StreamedPdf:
 
     def close(self, title: str) -> None:
         """The page tree, the outline, the catalog and the cross-reference table: the file is whole."""
-        import pikepdf
+        pikepdf = _pikepdf()
 
         kids = b" ".join(b"%d 0 R" % n for n in self._pages)
         outline = self._outline()
@@ -290,7 +327,7 @@ class StreamedPdf:
 
     def _outline(self) -> int | None:
         """The outline items from the marks, nested by level (a skipped level: one up), as objects."""
-        import pikepdf
+        pikepdf = _pikepdf()
 
         if not self._marks:
             return None
@@ -354,7 +391,7 @@ def _file_digest(path) -> bytes:
 def _syntax(obj, ref, top: bool = False) -> bytes:
     """An object in PDF syntax, each indirect object it holds as a reference (`ref` numbers it);
     a page's /Parent left out (the joined file's own page tree is its parent)."""
-    import pikepdf
+    pikepdf = _pikepdf()
     from decimal import Decimal
 
     if isinstance(obj, bool):
