@@ -14,9 +14,9 @@ from workbook.plate import Lettering
 from workbook.presets import presets
 from workbook.roster import Student
 
-# names in several scripts and lengths: Latin with marks, Chinese (a fallback font), Greek, and
-# one long enough to wrap on its line
-NAMES = ("Ada Lovelace", "Zoë Ångström-Ørsted", "李小龙", "Γιώργος Παπαδόπουλος",
+# names in several scripts and lengths: Latin with marks, Chinese (a fallback font), Greek with an
+# em space (not a space to collapse), and one long enough to wrap on its line
+NAMES = ("Ada Lovelace", "Zoë Ångström-Ørsted", "李小龙", "Γιώργος\u2003Παπαδόπουλος",
          "Maximiliana Wilhelmina Featherstonehaugh-Cholmondeley")
 DPI = 100
 # Every pixel of one picture must be within TOLERANCE grey levels of some pixel at most one pixel

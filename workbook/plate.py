@@ -80,9 +80,15 @@ class Words:
         keywords = _KEYWORDS.search(html)
         return cls(markup.unescape(meta.group(1)), markup.unescape(meta.group(2)),
                    {c: markup.unescape(t) for c, t in _SIDEMARK.findall(html)},
-                   " ".join(markup.unescape(name.group(1)).split()) if name else None,
+                   _collapsed(markup.unescape(name.group(1))) if name else None,
                    markup.unescape(keywords.group(1)) if keywords else "",
                    tuple(m.group(0) for m in _PICTURE.finditer(html)))
+
+
+def _collapsed(text: str) -> str:
+    """Text as CSS's `white-space: normal` lays it out: runs of spaces, tabs and line ends one
+    space, none at the ends; a no-break or em space stays what it is (str.split() would not)."""
+    return re.sub(r"[ \t\n\r\f]+", " ", text).strip(" ")
 
 
 @dataclass(frozen=True)
