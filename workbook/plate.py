@@ -169,7 +169,6 @@ class Plate:
     """One laid-out student's pages with the boards' words and the header's own taken off."""
 
     def __init__(self, laid, html: str):
-        import_pages()
         self.laid = laid
         self.skeleton = skeleton(html)
         self.words = Words.of(html)
@@ -177,13 +176,13 @@ class Plate:
         pages = [p._page_box for p in laid.drawn]
         self.faces = _faces(pages)
         self.boards = _boards(pages)  # (drawn page, x px, y px) per board, in the HTML's order
-        self.units = _units(laid, self.words)
+        self.page_of = _page_of(laid)  # drawn page -> (sheet page, layer)
+        self.units = _units(laid, self.words, self.page_of)
         self.blocks = blocks(html)
         drop = {id(u.root) for u in self.units}
-        self.drawn = tuple(Page(_pruned(p, drop)) for p in pages)
-        self.carrier = Page(_carrier_only(pages[0]))
+        self.drawn = tuple(_page(_pruned(p, drop)) for p in pages)
+        self.carrier = _page(_carrier_only(pages[0]))
         self.page_height = laid.drawn[0].height
-        self.page_of = _page_of(laid)  # drawn page -> (sheet page, layer)
         self.shaped: dict = {}  # id of a unit's text box -> (height, baseline) of its own words
         self.paths = {i: _paths(p._page_box, {id(u.root) for u in self.units if u.page == i})
                       for i, p in enumerate(laid.drawn)}
@@ -280,17 +279,11 @@ class Plate:
                        self.marks, words.keywords)
 
 
-Page = None
+def _page(page_box):
+    """A WeasyPrint page to draw, from a laid-out page box (WeasyPrint is loaded by then)."""
+    from weasyprint.document import Page
 
-
-def import_pages():
-    global Page
-    if Page is None:
-        from workbook.render_pdf import import_weasyprint
-
-        import_weasyprint()
-        from weasyprint.document import Page as WeasyPage
-        Page = WeasyPage
+    return Page(page_box)
 
 
 def make(printable, html: str):
@@ -395,10 +388,9 @@ def _page_of(laid) -> dict:
     return out
 
 
-def _units(laid, words: Words) -> list:
+def _units(laid, words: Words, page_of: dict) -> list:
     """The header's and margins' words that change, with their anchors."""
     units = []
-    page_of = _page_of(laid)
     for index, page in enumerate(laid.drawn):
         number, layer = page_of[index]
         for box, ancestors in _walk(page._page_box):
@@ -414,7 +406,8 @@ def _units(laid, words: Words) -> list:
                 else:
                     if len(texts) != 1 or words.name is None:
                         raise _NoPlate("footer name")
-                    units.append(Unit(index, layer, box, ((texts[0], lambda w: w.name),), "centre", None))
+                    units.append(Unit(index, layer, box, ((texts[0], lambda w: w.name),), "centre",
+                                      _centre_room(page._page_box)))
             elif kind in ("BlockBox", "AbsolutePlaceholder") and "sidemark" in _classes(box):
                 texts = [b for b, _ in _walk(box) if type(b).__name__ == "TextBox"]
                 mark = next(c for c in _classes(box) if c.startswith("only-"))
@@ -454,7 +447,6 @@ def _set_words(plate: Plate, words: Words):
     from weasyprint.text.line_break import split_first_line
 
     made: dict = {}
-    centre_room = _centre_room(plate)
     for unit in plate.units:
         if unit.picture >= 0:
             root = _picture(unit.root, words.pictures[unit.picture]) if unit.picture < len(words.pictures) else None
@@ -475,8 +467,6 @@ def _set_words(plate: Plate, words: Words):
                 return None
             shaped.append((box, text, layout, width))
         grow = sum(w - box.width for box, _, _, w in shaped)
-        if unit.anchor == "centre" and sum(w for *_, w in shaped) > centre_room:
-            return None
         shift = {"left": 0.0, "right": -grow, "centre": -grow / 2}[unit.anchor]
         new_texts, moved = {}, shift
         for box, text, layout, width in shaped:
@@ -500,7 +490,7 @@ def _set_words(plate: Plate, words: Words):
                 page = trees[0]
                 for tree in trees[1:]:
                     page.children = list(page.children) + list(tree.children)
-                pages[(number, side)] = Page(page)
+                pages[(number, side)] = _page(page)
     return pages
 
 
@@ -522,9 +512,9 @@ def _picture(box, svg: str):
     return new
 
 
-def _centre_room(plate: Plate) -> float:
-    """Widest the centred footer may be: twice its distance to the nearer side box."""
-    page = plate.laid.drawn[0]._page_box
+def _centre_room(page) -> float:
+    """Widest the centred footer may be on a page: twice its distance to the nearer side box
+    (margin boxes share the line: a wider one wraps)."""
     boxes = {b.at_keyword: b for b in page.children if type(b).__name__ == "MarginBox"}
     centre = page.margin_width() / 2
     left = boxes.get("@bottom-left")
