@@ -35,7 +35,13 @@ CODES = ["10JP-81P", "11A7-G1K", "0FKA-8HG", "0FK5-GHJ", "0H2J-RHV",   # routing
          # issue 16: published models from their configurations, and the GPT-4 rumour
          "0002-X3S", "0003-53F", "0003-D37", "0003-N3Z", "0003-X3Q", "0004-53D", "0004-D35", "0004-N3X", "0004-X3N",
          # issue 16: group-limited and device-limited routing; MXFP4 and FP8 E4M3 blocks
-         "ANPV-3DKN", "ANPX-0DKS", "ANPX-1DKQ", "000E-63R", "000E-E3G"]
+         "ANPV-3DKN", "ANPX-0DKS", "ANPX-1DKQ", "000E-63R", "000E-E3G",
+         # edition 4 (expert-choice and shared-experts problems built by construction): every preset's own code
+         "10JP-84G", "11A7-G4D", "0FKA-8MA", "0FK5-GMC", "0H2J-RMN", "0XM4-H4G", "0NFP-14G", "6TM4-HMF",
+         "000Y-T41", "0017-247", "006X-WMT", "009Q-WM3", "ANPV-3DMK", "ANPX-0DMQ", "002H-M4Z", "0001-AMB",
+         "0000-TMX", "0001-TMV", "0002-X4Q", "0003-54D", "0003-D45", "0003-N4X", "0003-X4N", "0004-54B",
+         "0004-D43", "0004-N4V", "0004-X4K", "0069-BMM", "007X-KM2", "000E-64P", "000E-E4E", "1SQZ-Q34X",
+         "1SQZ-NB4S", "ANPX-1DMN"]
 
 
 def outputs(code: str) -> dict:

@@ -15,9 +15,11 @@ from workbook.errors import SpecError, quoted
 # A code's edition: the problems' generator and the sheets' layout it was printed with. Edition 1:
 # grids as tables; edition 2: the same problems on drawn boards (layout revision 3, a class set
 # laid out several times faster); edition 3: the same problems, and a worksheet whose geometry
-# depends on the parameters only (layout revision 4: see layout.answer_free). Every edition stays
-# readable; new codes get the last one.
-EDITIONS = (1, 2, 3)
+# depends on the parameters only (layout revision 4: see layout.answer_free); edition 4: the same
+# sheets, with expert-choice and shared-experts problems built by construction rather than found by
+# a search that refuses whole problems (kinds/expert_choice_build.py, shared_experts._construct).
+# Every edition stays readable; new codes get the last one.
+EDITIONS = (1, 2, 3, 4)
 EDITION = EDITIONS[-1]
 MAX_SEED = 2**32 - 1
 GATES = ("softmax3", "softmax2", "softmax")

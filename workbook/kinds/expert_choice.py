@@ -7,7 +7,7 @@ Leaves out: token choice (token_choice.py).
 
 from workbook.errors import SpecError
 from workbook.kinds.routing_checks import MISTAKES, carried, contract  # noqa: F401 (the kind's parts)
-from workbook.kinds.routing_generate import generate  # noqa: F401
+from workbook.kinds import expert_choice_build, routing_generate
 from workbook.kinds.routing_sheet import conventions, hand_work, layout, page_experts  # noqa: F401
 from workbook.kinds.routing_sheet import describe as title  # noqa: F401
 from workbook.kinds.routing_steps import forward, steps  # noqa: F401
@@ -20,6 +20,11 @@ PARAMS = COMMON + (
     Param("capacity", "tokens per expert c", 2, 1, 9),
 )
 SLOTS = ((1, ()),)
+
+
+def generate(spec):
+    """Edition 4 on: built by construction (expert_choice_build); editions 1-3 keep their search."""
+    return (expert_choice_build if spec.edition >= 4 else routing_generate).generate(spec)
 
 
 def check(v: dict) -> None:

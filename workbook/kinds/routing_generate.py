@@ -13,7 +13,9 @@ Token rows are chosen one at a time from rows that already keep the per-row rule
 choice only rows that keep every column separated (construction, not rejection); where a random
 router leaves too few such rows (token choice with top-4 of 7 or 8 experts), the router itself is
 built through chosen token rows. The work is bounded (counted) and a clear GenerationError says
-when the parameters make the contract impossible. Leaves out: solving.
+when the parameters make the contract impossible. Expert choice uses this search in editions 1-3
+only (their codes keep their numbers); edition 4 builds it by construction (expert_choice_build.py).
+Leaves out: solving.
 """
 
 import itertools

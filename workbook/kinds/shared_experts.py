@@ -26,7 +26,7 @@ from workbook.spec import Param, top_k_below_experts
 
 SCALE = Rational(5, 2)   # DeepSeek-V3's routed_scaling_factor
 GAMMA = Rational(1, 10)  # bias update speed, large enough to see on paper
-_TRIES = 600   # whole problems drawn before building one row by row
+_TRIES = 600   # editions 1-3: whole problems drawn before building one row by row
 _BUILDS = 200  # row-by-row builds (V3 draws biases and rows again until the update moves a token)
 
 
@@ -61,11 +61,16 @@ def _top(values, k: int) -> tuple:
 def generate(spec) -> SharedProblem:
     """Seeded; no near-tie at any selection; V3: the bias update changes some token's experts.
 
-    Whole problems are drawn first (the variants printed so far, unchanged); where that finds none,
-    the problem is built row by row (_construct) from the rows that keep the rules."""
+    Built row by row (_construct) from the rows that keep the rules. Editions 1-3 drew whole
+    problems first and built only where that found none (_drawn): their codes keep those numbers."""
+    rng = np.random.default_rng(spec.seed)
+    return (_drawn(spec, rng) if spec.edition < 4 else None) or _construct(spec, rng)
+
+
+def _drawn(spec, rng) -> SharedProblem | None:
+    """Editions 1-3: whole problems drawn and refused until one keeps the rules (None after _TRIES)."""
     T, E, K, Ks, d = (spec[n] for n in ("tokens", "experts", "top_k", "shared", "d_model"))
     v3 = spec["variant"] == "v3"
-    rng = np.random.default_rng(spec.seed)
     softmax_ok = None if v3 else _softmax_ok(E, K)
     for _ in range(_TRIES):
         S = rng.integers(-2, 3, size=(T, E))
@@ -81,7 +86,7 @@ def generate(spec) -> SharedProblem:
         problem = _problem(X, S, W, bias)
         if not v3 or _update_ok(spec, problem):
             return problem
-    return _construct(spec, rng)
+    return None
 
 
 def _problem(X, S, W, bias) -> SharedProblem:
