@@ -3,12 +3,13 @@ designed in, not hoped for and checked afterwards.
 
 A router W is drawn; every token row in -3..3 that keeps the row rules (spread <= spec.MAX_SPREAD)
 is a candidate, with its probabilities computed once. Then, in this order:
-- the token nobody chooses: one of the flattest candidates (every probability near 1/E);
+- the token nobody chooses: one of the flattest candidates (every probability near 1/E), those
+  that the most candidates lie well above in the most columns first;
 - the token chosen twice: a candidate well above the dropped one in two columns (its two best),
   which every later token may pass in those columns at most c - 1 times, so it stays in the top c
   of both;
 - the other tokens, one at a time, each lifting the columns that still have fewer than c tokens
-  above the dropped one (the most such columns first), never clashing with a column's top c + 1
+  above the dropped one (the shortest columns first), never clashing with a column's top c + 1
   (neighbours 0.01 apart and apart at 2 decimals), and never leaving more columns short than the
   tokens still to come can lift.
 A depth-first search with a bounded number of steps makes these choices; a router on which it runs
@@ -21,7 +22,8 @@ Leaves out: solving, and the sheet.
 import numpy as np
 
 from workbook.errors import GenerationError
-from workbook.kinds.routing_generate import _columns_fault, _expert_draws, _experts_of, _router, _valid_rows
+from workbook.kinds.routing_generate import (_columns_fault, _expert_draws, _experts_of, _hundredths,
+                                             _keeps_columns_separated, _router, _valid_rows)
 from workbook.kinds.routing_params import expert_choice_unsupported
 from workbook.numeric import softmax_rows
 from workbook.problem import Problem, as_matrix
@@ -62,11 +64,6 @@ def generate(spec: Spec) -> Problem:
         f"({', '.join(f'{k}={v}' for k, v in spec.params.items())}); "
         + (f"expert choice is built for every seed only with {outside}" if outside else
            "try fewer tokens per expert or more tokens"))
-
-
-def _hundredths(P: np.ndarray) -> np.ndarray:
-    """Probabilities as the hundredths a sheet prints (rounded half up)."""
-    return np.floor(P * 100 + 0.5 + 1e-9)
 
 
 class _Search:
@@ -122,15 +119,9 @@ class _Search:
     def _candidates(self, chosen: list) -> np.ndarray:
         """Rows that may come next: not chosen yet; entering no column's top c + 1 next to a row
         too close to it; passing the double token at most c - 1 times in its two columns."""
-        P, H, c = self.P, self.H, self.c
-        columns = np.arange(P.shape[1])
+        P, c = self.P, self.c
         rows = np.asarray(chosen)
-        best = rows[np.argsort(-P[rows], axis=0, kind="stable")[:c + 1]]  # (<= c+1) x columns
-        values, printed = P[best, columns], H[best, columns]
-        clash = ((np.abs(P[:, None, :] - values) < _GAP) | (H[:, None, :] == printed)).any(axis=1)
-        if len(best) == c + 1:  # a row below a full column's (c+1)-th does not enter it
-            clash &= P > values[-1]
-        ok = ~clash.any(axis=1)
+        ok = _keeps_columns_separated(P, self.H, rows, c)
         ok[rows] = False
         double, pair = chosen[1], self.pairs[chosen[1]]
         passed = (P[rows][:, pair] > P[double, pair]).sum(axis=0)  # rows above the double, per column

@@ -249,7 +249,7 @@ def _on_router(spec: Spec, W: np.ndarray, pool: np.ndarray, rng, repeats: bool, 
     """Up to `builds` sets of token rows from the pool of router W, each with its jitter and
     expert weights: the first whole sheet that keeps the contract, or None."""
     pool_probs = softmax_rows((pool @ W.T).astype(float), spec["gate"])
-    probs = (pool_probs, _near(pool_probs), _flat(pool_probs)) if spec.kind == "expert-choice" else (pool_probs, None, None)
+    probs = (pool_probs, _hundredths(pool_probs), _flat(pool_probs)) if spec.kind == "expert-choice" else (pool_probs, None, None)
     for _ in range(builds):
         picked = _pick_rows(spec, pool, probs, rng, repeats)
         if picked is None:
@@ -285,19 +285,18 @@ def _summary(spec: Spec) -> str:
 
 def _pick_rows(spec: Spec, pool: np.ndarray, probs: tuple, rng, repeats: bool = False):
     """T distinct rows of the pool (their indexes), chosen one by one (None when stuck); probs: the pool's
-    probabilities and, for expert choice, which rows clash in which column (_near) and its flat
-    rows (_flat).
+    probabilities and, for expert choice, their printed hundredths and its flat rows (_flat).
 
     Expert choice: the first row is a flat one, meant to be dropped; each later row must keep
     every expert's top c+1 probabilities well separated, and rows that lift a column that still
     needs c tokens above the dropped one are preferred. The dropped token is then shuffled in."""
-    pool_probs, near, flat = probs
+    pool_probs, hundredths, flat = probs
     chosen: list[int] = []
     allowed = np.ones(len(pool), dtype=bool)
     expert_choice = spec.kind == "expert-choice"
     for _ in range(spec["tokens"]):
         if expert_choice and chosen:
-            allowed &= _keeps_columns_separated(pool_probs, near, chosen, spec["capacity"])
+            allowed &= _keeps_columns_separated(pool_probs, hundredths, chosen, spec["capacity"])
         choices = np.flatnonzero(allowed)
         if len(choices) == 0 and repeats:
             choices = np.arange(len(pool))  # scarce rows: a token row may appear twice
@@ -342,23 +341,18 @@ def _hundredths(probs: np.ndarray) -> np.ndarray:
     return np.floor(probs * 100 + 0.5 + 1e-9)
 
 
-def _near(pool_probs: np.ndarray) -> np.ndarray:
-    """near[i, j, e]: rows i and j of the pool would clash in column e (probabilities less than
-    0.01 apart, or the same hundredths printed), worked out once per pool."""
-    rounded = _hundredths(pool_probs)
-    return ((np.abs(pool_probs[:, None, :] - pool_probs[None, :, :]) < 0.01 - 1e-12)
-            | (rounded[:, None, :] == rounded[None, :, :]))
-
-
-def _keeps_columns_separated(pool_probs: np.ndarray, near: np.ndarray, chosen: list, c: int) -> np.ndarray:
+def _keeps_columns_separated(pool_probs: np.ndarray, hundredths: np.ndarray, chosen, c: int) -> np.ndarray:
     """Mask of pool rows that, added to the chosen rows (pool indexes), leave each column's top
-    c+1 separated: no clash (_near) with a chosen row among its column's best c+1, where the row
-    would enter them."""
+    c+1 separated: no clash (less than 0.01 apart, or the same hundredths printed) with a chosen
+    row among its column's best c+1, where the row would enter them. hundredths: _hundredths of
+    the pool's probabilities, worked out once per pool."""
     columns = np.arange(pool_probs.shape[1])
     best = np.asarray(chosen)[np.argsort(-pool_probs[chosen], axis=0, kind="stable")[:c + 1]]  # top x columns
-    clash = near[:, best, columns].any(axis=1)
+    values = pool_probs[best, columns]
+    clash = ((np.abs(pool_probs[:, None, :] - values) < 0.01 - 1e-12)
+             | (hundredths[:, None, :] == hundredths[best, columns])).any(axis=1)
     if len(best) == c + 1:
-        clash &= pool_probs > pool_probs[best[-1], columns]  # a row that does not enter a column's top c+1
+        clash &= pool_probs > values[-1]  # a row that does not enter a column's top c+1
     return ~clash.any(axis=1)
 
 
