@@ -588,7 +588,7 @@ def _decoded(code: str):
     """The variant a code names; a preset's name where a code goes is said so, in one line."""
     if code.strip().lower() in {p.name for p in presets()}:
         raise BadInput(f"{quoted(code.strip())} is a preset, not a variant code: give the code printed on a sheet "
-                       f"(like 10JP-83J), or write this preset's sheets with `moe-workbook generate {code.strip().lower()}`")
+                       f"(like 10JP-84G), or write this preset's sheets with `moe-workbook generate {code.strip().lower()}`")
     return _library(decode, code)
 
 

@@ -25,7 +25,8 @@ def _revision(spec) -> int:
     """The layout a code's sheet is drawn with, so that a printed code keeps its bytes. Edition 1:
     revision 1 for the first code slots (token choice without capacity, expert choice), 2 for the
     later ones (the key's legend on a line of its own). Edition 2: revision 3, drawn boards.
-    Edition 3: revision 4, drawn boards whose geometry depends on the parameters only."""
+    Edition 3 on: revision 4, drawn boards whose geometry depends on the parameters only (edition 4
+    changes problems, not layout)."""
     if spec.edition >= 3:
         return 4
     if spec.edition >= 2:
