@@ -255,3 +255,24 @@ def test_a_failed_exam_takes_away_the_empty_folders_it_made(tmp_path):
     one_line_error(run("exam", "token-choice-5x6", "--variants", "1", "--template-dir", folder,
                        "--out", out, "--jobs", "1"), 2)
     assert not (tmp_path / "new").exists()
+
+
+def test_the_sandbox_decides_an_attribute_the_same_every_time(monkeypatch):
+    """Decisions are remembered by (type, name, callable value): a safe field of a type never makes
+    its callable namesake, a dunder or another type's method safe, in any order."""
+    from workbook.render_html import _Sandbox
+    from workbook.sheet import build_sheet
+    from workbook.solve import solve
+    from workbook.spec import make_spec
+
+    monkeypatch.setattr(_Sandbox, "_decided", {})
+    sheet = build_sheet(solve(make_spec("token-choice", {}, 1)))
+    env = _Sandbox()
+    for _ in range(2):
+        assert env.is_safe_attribute(sheet, "code", sheet.code)
+        assert not env.is_safe_attribute(sheet, "code", len)  # a callable where a field was
+        assert not env.is_safe_attribute(sheet, "__class__", type(sheet))
+        assert env.is_safe_attribute("text", "upper", "text".upper)
+        assert not env.is_safe_attribute("text", "format", "text".format)
+        assert not env.is_safe_attribute(list(sheet.sections), "append", [].append)
+    assert len(_Sandbox._decided) == 6

@@ -59,8 +59,22 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     repetition or power."""
 
     intercepted_binops = frozenset({"*", "**"})
+    # Each decision depends on the object's type, the attribute's name and whether its value is
+    # callable, nothing else (Jinja's own checks are by type and name too): made once per process
+    # (a sheet reads about 800 attributes, the same few dozen kinds again and again)
+    _decided: dict = {}
+    _DECIDED_MAX = 4096
 
     def is_safe_attribute(self, obj, attr, value):
+        key = (type(obj), attr, callable(value))
+        safe = self._decided.get(key)
+        if safe is None:
+            safe = self._decide(obj, attr, value)
+            if len(self._decided) < self._DECIDED_MAX:
+                self._decided[key] = safe
+        return safe
+
+    def _decide(self, obj, attr, value) -> bool:
         if not super().is_safe_attribute(obj, attr, value):
             return False
         if _plain(obj) or isinstance(obj, (Namespace, LoopContext)):  # fields, namespace(), loop.index
