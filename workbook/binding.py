@@ -162,7 +162,18 @@ def lettering_ops(lettering, fonts: dict) -> tuple[bytes, dict]:
     return ("\n".join(out) + "\n").encode(), used
 
 
-_HEX = tuple(f"{g:04x}" for g in range(1 << 16))
+class _Hexes(dict):
+    """A glyph number's four hex digits, made the first time the glyph is set (a sheet's few dozen
+    glyphs; a table of all 65,536 took 15 ms of every start-up)."""
+
+    def __missing__(self, glyph: int) -> str:
+        if not 0 <= glyph < 1 << 16:  # a two-byte glyph number, as the fonts' Identity-H encoding has
+            raise IndexError(f"glyph {glyph} has no two-byte number")
+        text = self[glyph] = f"{glyph:04x}"
+        return text
+
+
+_HEX = _Hexes()
 
 
 def _number(value: float) -> str:
