@@ -3,11 +3,18 @@
 Ctrl-C or SIGTERM while the command line is still being imported (nothing written yet, no
 worker started) ends the process at once with 130 or 143 instead of a traceback; once cli.main
 runs, it handles both itself (unwinding, then one line). A process started with Ctrl-C ignored
-(a background job) keeps ignoring it. Leaves out: everything else (cli.py).
+(a background job) keeps ignoring it. Python's cycle collector runs rarely: laying out and
+binding pages makes millions of short-lived objects and few cycles, and the default (a young
+collection every 700 allocations) cost about 8% of a class set's CPU, for no less peak memory
+(measured: a 30-student set 3.1 s -> 2.8 s, 166 MB either way). Worker processes are forked and
+inherit it. Leaves out: everything else (cli.py).
 """
 
+import gc
 import os
 import signal
+
+GC_THRESHOLDS = (50_000, 20, 100)  # Python's defaults: (700, 10, 10)
 
 
 def _early(signum, frame):
@@ -16,6 +23,7 @@ def _early(signum, frame):
 
 
 def main():
+    gc.set_threshold(*GC_THRESHOLDS)
     keep_ignoring = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     if not keep_ignoring:
         signal.signal(signal.SIGINT, _early)
