@@ -445,7 +445,7 @@ class _Routing:
 
 
 def _columns_fault(probs: np.ndarray, c: int):
-    """_sheet_fault's expert-choice routing rules on the rows' probabilities (the floats forward()
+    """The expert-choice routing rules (_sheet_fault's too) on the rows' probabilities (the floats forward()
     computes: softmax_rows works row by row): each expert's top c+1 apart, some token dropped
     and some chosen twice; None when both hold."""
     for column in probs.T:
@@ -468,12 +468,9 @@ def _sheet_fault(spec: Spec, problem: Problem):
         if capacity_factor(spec) is not None and f["kept"].all():
             return "nothing dropped"
     else:
-        c = spec["capacity"]
-        for column in f["probs"].T:
-            if not well_separated(np.sort(column)[::-1][:c + 1]):
-                return "near-tie in an expert's column"
-        if not (f["coverage"].min() == 0 and f["coverage"].max() >= 2):
-            return "no dropped token or no token chosen twice"
+        fault = _columns_fault(f["probs"], spec["capacity"])
+        if fault is not None:
+            return fault
     if problem.experts:
         pre = np.concatenate([h.ravel() for h in f["ffn_hidden"]])
         if not (pre.min() < 0 < pre.max()):
